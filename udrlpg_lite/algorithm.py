@@ -1,0 +1,71 @@
+"""What every training algorithm offers the runner (runner.py), and the pieces they share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+
+from .envs import Rollouts, make_evaluator
+from .normalizer import RunningNorm
+from .presets import EnvPreset
+
+
+class Algorithm(ABC):
+    """One training run: ``iterate`` until ``env_steps`` reaches the budget, ``evaluate`` now and then.
+
+    ``env_steps`` counts every environment step of every episode the algorithm learns from (warm-up
+    included); ``eval_env_steps`` counts the steps of evaluation episodes, which it does not learn from.
+    """
+
+    def __init__(self, env_id: str, preset: EnvPreset, seed: int) -> None:
+        self.env_id, self.preset, self.seed = env_id, preset, seed
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.train_env = make_evaluator(env_id, seed=seed, survival_bonus=preset.survival_bonus)
+        self.eval_env = make_evaluator(env_id, seed=seed + 1_000_003)
+        self.normalizer = RunningNorm(self.train_env.obs_dim)
+        self.env_steps = 0
+        self.eval_env_steps = 0
+        self.iterations = 0
+
+    @abstractmethod
+    def iterate(self) -> dict[str, float]:
+        """One iteration of the algorithm; returns values worth logging."""
+
+    @abstractmethod
+    def evaluate(self) -> dict[str, float]:
+        """Evaluate the current solution without exploration noise; at least eval_return_mean/std."""
+
+    def record_train(self, rollouts: Rollouts) -> None:
+        self.env_steps += int(rollouts.lengths.sum())
+
+    def record_eval(self, rollouts: Rollouts) -> dict[str, float]:
+        self.eval_env_steps += int(rollouts.lengths.sum())
+        return {
+            "eval_return_mean": float(rollouts.returns.mean()),
+            "eval_return_std": float(rollouts.returns.std()),
+        }
+
+    def state_dict(self) -> dict:
+        return {
+            "env_steps": self.env_steps,
+            "eval_env_steps": self.eval_env_steps,
+            "iterations": self.iterations,
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "train_env_rng": self.train_env.rng.bit_generator.state,
+            "eval_env_rng": self.eval_env.rng.bit_generator.state,
+            "normalizer": self.normalizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.env_steps = state["env_steps"]
+        self.eval_env_steps = state["eval_env_steps"]
+        self.iterations = state["iterations"]
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.train_env.rng.bit_generator.state = state["train_env_rng"]
+        self.eval_env.rng.bit_generator.state = state["eval_env_rng"]
+        self.normalizer.load_state_dict(state["normalizer"])

@@ -1,0 +1,140 @@
+"""Command line: ``python -m udrlpg_lite {train,resume,bench} ...``.
+
+Examples:
+  python -m udrlpg_lite train                                  # short InvertedPendulum run, plot
+  python -m udrlpg_lite train --env Swimmer-v5 --seed 1 --out runs/swimmer-s1
+  python -m udrlpg_lite resume runs/swimmer-s1
+  python -m udrlpg_lite bench --env Hopper-v5
+Errors in the input (unknown env, sigma <= 0, unwritable --out, corrupt checkpoint, ...) end the
+program with one line ``error: ...`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .presets import env_preset
+
+DEFAULT_ENV = "InvertedPendulum-v5"
+DEFAULT_STEPS = 30_000  # the built-in demo: a few minutes on 2 CPU cores
+
+
+def _parse_set(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m udrlpg_lite",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    train = sub.add_parser("train", help="train from scratch")
+    train.add_argument("--env", default=DEFAULT_ENV)
+    train.add_argument("--algo", default="udrlpg")
+    train.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"env-step budget (default: the env's paper budget; {DEFAULT_STEPS} "
+        f"when --env is not given)",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, default=None, help="run directory (default runs/...)")
+    train.add_argument("--eval-every", type=int, default=None)
+    train.add_argument("--sigma", type=float, default=None, help="parameter noise std")
+    train.add_argument("--lr", type=float, default=None)
+    train.add_argument("--population", type=int, default=None, help="rollouts per iteration")
+    train.add_argument(
+        "--precision",
+        choices=["fp32", "bf16"],
+        default=None,
+        help="matmul precision of generator updates",
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other algorithm setting, e.g. --set buffer=fifo",
+    )
+
+    resume = sub.add_parser("resume", help="continue an interrupted run")
+    resume.add_argument("out", type=Path)
+
+    bench = sub.add_parser("bench", help="time the batched engine against gymnasium and mj_step")
+    bench.add_argument("--env", default="Hopper-v5")
+    bench.add_argument("--policies", type=int, default=256)
+    bench.add_argument("--steps", type=int, default=1000)
+
+    for p in (train, resume, bench):
+        p.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="torch threads (1 is fastest for these small matmuls on 2 cores)",
+        )
+        p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def run_cli(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.threads <= 0:
+        raise ValueError(f"--threads must be positive, got {args.threads}")
+    torch.set_num_threads(args.threads)
+    if args.cmd == "bench":
+        from . import bench
+
+        bench.run(args.env, n_policies=args.policies, n_steps=args.steps)
+        return
+
+    from .runner import Run
+
+    if args.cmd == "resume":
+        run = Run.load(args.out)
+    else:
+        env_preset(args.env)  # unknown env -> one clear error
+        steps = args.steps
+        if steps is None:
+            steps = DEFAULT_STEPS if args.env == DEFAULT_ENV else env_preset(args.env).steps
+        overrides = _parse_set(args.set)
+        for name in ("sigma", "lr", "population", "precision"):
+            if getattr(args, name) is not None:
+                overrides[name] = getattr(args, name)
+        out = args.out or Path("runs") / f"{args.env}-{args.algo}-s{args.seed}"
+        run = Run.create(out, args.algo, args.env, steps, args.seed, overrides, args.eval_every)
+    rows = run.train(progress=not args.no_progress)
+    last = rows[-1]
+    print(
+        f"done: {run.algo.env_steps} env steps, final eval return "
+        f"{last['eval_return_mean']:.1f} +- {last['eval_return_std']:.1f}; "
+        f"results in {run.out}/ (metrics.csv, manifest.json, curve.png)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run_cli(argv)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: `python -m udrlpg_lite resume DIR` continues from the last checkpoint",
+            file=sys.stderr,
+        )
+        return 130
+    return 0

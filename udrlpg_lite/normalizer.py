@@ -1,0 +1,58 @@
+"""Running observation normalisation shared by every policy (UDRLPG and ARS practice).
+
+One running mean and variance over all observations of training episodes. The batched engine freezes
+the statistics during a batch of episodes and merges that batch's observations afterwards (Chan et al.'s
+parallel form of Welford's algorithm), so a batch of P episodes is normalised exactly as if the P
+episodes had started at the same moment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class RunningNorm:
+    """Running mean/variance of observations; ``normalize`` maps obs to (obs - mean) / std."""
+
+    def __init__(self, dim: int, eps: float = 1e-8) -> None:
+        self.dim = dim
+        self.eps = eps
+        self.count = 0
+        self.mean = np.zeros(dim, dtype=np.float64)
+        self.m2 = np.zeros(dim, dtype=np.float64)
+
+    @property
+    def std(self) -> np.ndarray:
+        if self.count < 2:
+            return np.ones(self.dim)
+        return np.sqrt(self.m2 / self.count + self.eps)
+
+    def update(self, obs: np.ndarray) -> None:
+        """Merge a batch of observations [N, dim] into the running statistics."""
+        obs = np.asarray(obs, dtype=np.float64).reshape(-1, self.dim)
+        n = obs.shape[0]
+        if n == 0:
+            return
+        if not np.isfinite(obs).all():
+            raise ValueError("observation normaliser got NaN or inf observations")
+        batch_mean = obs.mean(axis=0)
+        batch_m2 = ((obs - batch_mean) ** 2).sum(axis=0)
+        total = self.count + n
+        delta = batch_mean - self.mean
+        self.mean = self.mean + delta * n / total
+        self.m2 = self.m2 + batch_m2 + delta**2 * self.count * n / total
+        self.count = total
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        mean = torch.as_tensor(self.mean, dtype=obs.dtype)
+        std = torch.as_tensor(self.std, dtype=obs.dtype)
+        return (obs - mean) / std
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "mean": self.mean.copy(), "m2": self.m2.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count = int(state["count"])
+        self.mean = np.asarray(state["mean"], dtype=np.float64)
+        self.m2 = np.asarray(state["m2"], dtype=np.float64)

@@ -1,0 +1,245 @@
+"""A training run on disk: settings, metrics, checkpoints, manifest and learning curve.
+
+A run directory holds
+  run.json         what to build (algorithm, env, seed, budget, hyperparameters)
+  metrics.csv      one row per evaluation: env_steps, eval_return_mean, ...
+  checkpoint.pt    everything needed to continue exactly (weights, optimiser, buffer, RNG states)
+  manifest.json    command, commit, device, seed, versions, wall_time_s, status
+  curve.png        the learning curve
+``resume`` rebuilds the algorithm from run.json, loads the checkpoint and continues; since every random
+state is in the checkpoint, the resumed run ends exactly where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from .algorithm import Algorithm
+from .plotting import save_learning_curve
+from .presets import env_preset
+from .udrlpg import UDRLPG, UDRLPGConfig
+
+ALGORITHMS: dict[str, tuple[type[Algorithm], type]] = {"udrlpg": (UDRLPG, UDRLPGConfig)}
+
+
+def build_config(algo: str, overrides: dict) -> object:
+    """The algorithm's config dataclass with ``overrides`` applied (values converted to field types)."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
+    config_cls = ALGORITHMS[algo][1]
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    defaults = config_cls()
+    values = {}
+    for key, value in overrides.items():
+        if key not in fields:
+            raise ValueError(f"{algo} has no setting {key!r}; settings: {', '.join(fields)}")
+        default = getattr(defaults, key)
+        if isinstance(value, str) and not isinstance(default, str):
+            value = (
+                tuple(int(v) for v in value.split(","))
+                if isinstance(default, tuple)
+                else (type(default)(value))
+            )
+        values[key] = tuple(value) if isinstance(default, tuple) else value
+    return config_cls(**values)
+
+
+def _device_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"cpu: {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+
+
+def _commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    import gymnasium
+    import mujoco
+    import numpy
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "gymnasium": gymnasium.__version__,
+        "mujoco": mujoco.__version__,
+    }
+
+
+class Run:
+    """One run directory and its training loop."""
+
+    def __init__(self, out: Path, settings: dict) -> None:
+        self.out, self.settings = out, settings
+        algo_cls, _ = ALGORITHMS[settings["algo"]]
+        config = build_config(settings["algo"], settings["config"])
+        preset = dataclasses.replace(env_preset(settings["env"]), eval_every=settings["eval_every"])
+        self.algo = algo_cls(settings["env"], preset, settings["seed"], config)
+        self.rows: list[dict] = []
+        self.wall_time_s = 0.0
+        self.next_eval = 0
+
+    # --- starting and resuming ------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        out: Path,
+        algo: str,
+        env: str,
+        steps: int,
+        seed: int,
+        overrides: dict,
+        eval_every: int | None = None,
+    ) -> Run:
+        if steps <= 0:
+            raise ValueError(f"--steps must be positive, got {steps}")
+        preset = env_preset(env)
+        build_config(algo, overrides)  # validate before touching the disk
+        if (out / "checkpoint.pt").exists() or (out / "run.json").exists():
+            raise ValueError(f"{out} already holds a run; use `resume {out}` or another --out")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as e:
+            raise ValueError(f"cannot write to --out {out}: {e.strerror or e}") from None
+        settings = {
+            "algo": algo,
+            "env": env,
+            "seed": seed,
+            "steps": steps,
+            "eval_every": eval_every or preset.eval_every,
+            "config": overrides,
+            "command": " ".join([Path(sys.executable).name, "-m", "udrlpg_lite", *sys.argv[1:]]),
+        }
+        (out / "run.json").write_text(json.dumps(settings, indent=2))
+        return cls(out, settings)
+
+    @classmethod
+    def load(cls, out: Path) -> Run:
+        try:
+            settings = json.loads((out / "run.json").read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{out} holds no readable run (run.json: {e})") from None
+        run = cls(out, settings)
+        path = out / "checkpoint.pt"
+        if path.exists():
+            try:
+                state = torch.load(path, weights_only=False)
+                run.algo.load_state_dict(state["algorithm"])
+            except Exception as e:  # any failure to read means the file cannot be trusted
+                raise ValueError(
+                    f"checkpoint {path} is corrupt or unreadable ({type(e).__name__})"
+                ) from None
+            run.rows, run.wall_time_s = state["rows"], state["wall_time_s"]
+            run.next_eval = state["next_eval"]
+        return run
+
+    # --- the loop -------------------------------------------------------------------------------
+    def train(self, checkpoint_every_s: float = 60.0, progress: bool = True) -> list[dict]:
+        algo, steps = self.algo, self.settings["steps"]
+        start = time.perf_counter() - self.wall_time_s
+        last_checkpoint = time.perf_counter()
+        title = f"{self.settings['algo']} on {self.settings['env']}"
+        with tqdm(
+            total=steps,
+            initial=min(algo.env_steps, steps),
+            unit="step",
+            desc=title,
+            disable=not progress,
+            dynamic_ncols=True,
+        ) as bar:
+            while True:
+                done = algo.env_steps >= steps
+                if algo.env_steps >= self.next_eval or done:
+                    self._evaluate(time.perf_counter() - start)
+                    bar.set_postfix(eval=f"{self.rows[-1]['eval_return_mean']:.1f}")
+                    if done or time.perf_counter() - last_checkpoint > checkpoint_every_s:
+                        self.wall_time_s = time.perf_counter() - start
+                        self.save(complete=done)
+                        last_checkpoint = time.perf_counter()
+                if done:
+                    break
+                before = algo.env_steps
+                algo.iterate()
+                bar.update(min(algo.env_steps, steps) - min(before, steps))
+        return self.rows
+
+    def _evaluate(self, wall: float) -> None:
+        algo = self.algo
+        row = {"env_steps": algo.env_steps, "iteration": algo.iterations}
+        row |= algo.evaluate()
+        row |= {"eval_env_steps": algo.eval_env_steps, "wall_time_s": round(wall, 3)}
+        if hasattr(algo, "command") and hasattr(algo, "scale"):
+            row["command"] = algo.scale.unscale(algo.command)
+        self.rows.append(row)
+        while self.next_eval <= algo.env_steps:
+            self.next_eval += self.settings["eval_every"]
+
+    def save(self, complete: bool) -> None:
+        """Checkpoint (atomically), metrics, manifest and curve."""
+        state = {
+            "algorithm": self.algo.state_dict(),
+            "rows": self.rows,
+            "wall_time_s": self.wall_time_s,
+            "next_eval": self.next_eval,
+        }
+        tmp = self.out / "checkpoint.pt.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.out / "checkpoint.pt")
+        with open(self.out / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(self.rows[0]))
+            writer.writeheader()
+            writer.writerows(self.rows)
+        manifest = {
+            "command": self.settings["command"],
+            "commit": _commit(),
+            "device": _device_description(),
+            "algo": self.settings["algo"],
+            "env": self.settings["env"],
+            "seed": self.settings["seed"],
+            "steps_budget": self.settings["steps"],
+            "env_steps": self.algo.env_steps,
+            "eval_env_steps": self.algo.eval_env_steps,
+            "config": dataclasses.asdict(self.algo.config),
+            "versions": _versions(),
+            "wall_time_s": round(self.wall_time_s, 2),
+            "status": "complete" if complete else "running",
+        }
+        (self.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        save_learning_curve(
+            self.out / "metrics.csv",
+            self.out / "curve.png",
+            f"{self.settings['algo']} on {self.settings['env']}, seed {self.settings['seed']}",
+        )

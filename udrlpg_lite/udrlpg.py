@@ -1,0 +1,206 @@
+"""UDRLPG: upside-down RL with a policy generator, trained by hindsight, with no critic.
+
+UDRLPG paper, Sec. 4. A hypernetwork G_rho maps a command c (a desired return, scaled to [0, 1]) to
+policy weights. Exploration adds Gaussian noise in parameter space, g_rho(c) = G_rho(c) + eps with
+eps ~ N(0, sigma^2 I). Each explored policy is stored with the return it actually achieved, and G_rho
+learns by supervised regression on the buffer:
+
+    L_G(rho) = E_{(theta, r) ~ D} [ (G_rho(r) - theta)^2 ]                      (UDRLPG Sec. 4)
+
+Pseudocode of one run (the authors' schedule; ``population`` > 1 runs several rollouts at once):
+
+    1  warm-up: roll out G_rho(1.0) (no noise) a few times; store (theta, r)
+    2  c <- best scaled return stored so far
+    3  repeat until the step budget is spent:
+    4      do ``updates_per_rollout`` x population times:
+    5          sample a batch (theta_i, r_i) from the buffer (return buckets, weighted by rank)
+    6          rho <- Adam step on mean_i (G_rho(r_i) - theta_i)^2
+    7      theta_p <- G_rho(c) + sigma * eps_p for p = 1..population
+    8      roll out each theta_p once; store (theta_p, r_p); c <- max(c, max_p r_p)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .algorithm import Algorithm
+from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
+from .generator import PRESETS, PolicyGenerator
+from .policy import PolicySpec, PopulationPolicy
+from .presets import EnvPreset, ReturnScale
+
+
+@dataclass(frozen=True)
+class UDRLPGConfig:
+    """Hyperparameters; the defaults are the UDRLPG authors' (shared/reference/authors-code.md)."""
+
+    sigma: float = 0.1  # std of the parameter-space exploration noise
+    lr: float = 2e-6  # Adam learning rate of the generator
+    batch_size: int = 24
+    updates_per_rollout: int = 8
+    population: int = 1  # rollouts per iteration (1 = the paper's schedule)
+    warmup: int = 10  # warm-up rollouts of the untrained generator
+    warmup_command: float = 1.0
+    buffer: str = "buckets"  # buckets | fifo | recency
+    weighting: str = "exp"  # bucket weighting: exp | uniform | reciprocal
+    weight_scale: float = 0.3  # the 0.3 of w_k = exp(0.3 (k - K))
+    n_buckets: int = 800
+    bucket_capacity: int = 2
+    buffer_capacity: int = 10_000
+    generator: str = "udrlpg"  # generator preset (generator.PRESETS)
+    hidden: tuple[int, ...] = (256, 256)  # policy hidden layers
+    precision: str = "fp32"  # matmul precision of generator updates: fp32 | bf16
+    eval_episodes: int = 5
+
+    def __post_init__(self) -> None:
+        checks = {
+            "sigma": self.sigma > 0,
+            "lr": self.lr > 0,
+            "batch_size": self.batch_size > 0,
+            "updates_per_rollout": self.updates_per_rollout >= 0,
+            "population": self.population > 0,
+            "warmup": self.warmup > 0,
+            "eval_episodes": self.eval_episodes > 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"invalid {name} = {getattr(self, name)!r} (must be positive)")
+        if self.buffer not in ("buckets", "fifo", "recency"):
+            raise ValueError(f"unknown buffer {self.buffer!r}; use buckets, fifo or recency")
+        if self.generator not in PRESETS:
+            raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"unknown precision {self.precision!r}; use fp32 or bf16")
+
+    def make_buffer(self) -> ReplayBuffer:
+        if self.buffer == "buckets":
+            return BucketBuffer(
+                self.n_buckets,
+                self.bucket_capacity,
+                self.buffer_capacity,
+                self.weighting,
+                self.weight_scale,
+            )
+        if self.buffer == "fifo":
+            return FIFOBuffer(self.buffer_capacity)
+        return RecencyBuffer(self.buffer_capacity)
+
+
+class UDRLPG(Algorithm):
+    """The UDRLPG training loop (pseudocode in the module docstring)."""
+
+    name = "udrlpg"
+
+    def __init__(
+        self, env_id: str, preset: EnvPreset, seed: int, config: UDRLPGConfig = UDRLPGConfig()
+    ) -> None:
+        super().__init__(env_id, preset, seed)
+        self.config = config
+        env = self.train_env
+        self.spec = PolicySpec(env.obs_dim, env.act_dim, config.hidden, env.act_bound)
+        self.generator = PolicyGenerator(self.spec, PRESETS[config.generator])
+        self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr)
+        self.buffer = config.make_buffer()
+        self.scale = ReturnScale(*preset.return_range)
+        self.command = 0.0  # scaled; line 2 sets it after the warm-up
+        self.last_loss = float("nan")
+
+    # --- lines 5-6: one hindsight update --------------------------------------------------------
+    def update(self) -> float:
+        thetas, returns = self.buffer.sample(self.config.batch_size, self.rng)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
+            generated = self.generator(returns)
+        loss = F.mse_loss(generated.float(), thetas)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    # --- lines 7-8: explore around the command and store in hindsight --------------------------
+    def generate(self, command: float, n: int, noise: bool) -> torch.Tensor:
+        """n policies around G_rho(c): G_rho(c) + sigma * eps_p (eps_p = 0 without noise)."""
+        with torch.no_grad():
+            theta = self.generator(torch.tensor([command])).expand(n, -1)
+        if noise:
+            theta = theta + self.config.sigma * torch.randn(theta.shape)
+        return theta
+
+    def rollout_and_store(self, thetas: torch.Tensor) -> np.ndarray:
+        rollouts = self.train_env.evaluate(
+            PopulationPolicy(self.spec, thetas),
+            len(thetas),
+            normalizer=self.normalizer,
+            update_normalizer=True,
+        )
+        self.record_train(rollouts)
+        for theta, ret in zip(thetas, rollouts.returns):
+            scaled = self.scale(float(ret))
+            self.buffer.add(theta, scaled)
+            self.command = max(self.command, scaled)
+        return rollouts.returns
+
+    def iterate(self) -> dict[str, float]:
+        cfg = self.config
+        if self.iterations == 0:  # line 1
+            returns = self.rollout_and_store(self.generate(cfg.warmup_command, cfg.warmup, False))
+        else:
+            losses = [self.update() for _ in range(cfg.updates_per_rollout * cfg.population)]
+            if losses:
+                self.last_loss = float(np.mean(losses))
+            returns = self.rollout_and_store(self.generate(self.command, cfg.population, True))
+        self.iterations += 1
+        return {
+            "train_return": float(np.max(returns)),
+            "command": self.scale.unscale(self.command),
+            "loss": self.last_loss,
+            "buffer_size": len(self.buffer),
+        }
+
+    def evaluate(self) -> dict[str, float]:
+        """Roll out G_rho(c) without noise at the current command, ``eval_episodes`` times."""
+        n = self.config.eval_episodes
+        thetas = self.generate(self.command, n, noise=False)
+        rollouts = self.eval_env.evaluate(
+            PopulationPolicy(self.spec, thetas), n, normalizer=self.normalizer
+        )
+        return self.record_eval(rollouts)
+
+    def command_sweep(self, commands: np.ndarray, episodes: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """Achieved returns of G_rho(c) (no noise) for each command c in returns' units.
+
+        The "extensive evaluation" of the UDRLPG paper (Figure 4). Returns (mean [C], std [C]).
+        These episodes count as evaluation steps.
+        """
+        scaled = torch.tensor([self.scale(float(c)) for c in commands], dtype=torch.float32)
+        with torch.no_grad():
+            thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
+        rollouts = self.eval_env.evaluate(
+            PopulationPolicy(self.spec, thetas), len(thetas), normalizer=self.normalizer
+        )
+        self.eval_env_steps += int(rollouts.lengths.sum())
+        per_command = rollouts.returns.reshape(len(commands), episodes)
+        return per_command.mean(axis=1), per_command.std(axis=1)
+
+    def settings(self) -> dict:
+        return asdict(self.config)
+
+    def state_dict(self) -> dict:
+        return super().state_dict() | {
+            "generator": self.generator.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "buffer": self.buffer.state_dict(),
+            "command": self.command,
+            "last_loss": self.last_loss,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.generator.load_state_dict(state["generator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.command = state["command"]
+        self.last_loss = state["last_loss"]
