@@ -20,39 +20,59 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from .algorithm import Algorithm
+from .ars import ARS, ARSConfig, ars_config_for
+from .gogepo import GoGePo, GoGePoConfig
 from .plotting import save_learning_curve
 from .presets import env_preset
 from .udrlpg import UDRLPG, UDRLPGConfig
 
-ALGORITHMS: dict[str, tuple[type[Algorithm], type]] = {"udrlpg": (UDRLPG, UDRLPGConfig)}
+
+@dataclasses.dataclass(frozen=True)
+class AlgorithmEntry:
+    cls: type[Algorithm]
+    config_cls: type
+    config_for: Callable[..., object]  # (env_id, **overrides) -> config with the env's preset
 
 
-def build_config(algo: str, overrides: dict) -> object:
-    """The algorithm's config dataclass with ``overrides`` applied (values converted to field types)."""
+ALGORITHMS: dict[str, AlgorithmEntry] = {
+    "udrlpg": AlgorithmEntry(UDRLPG, UDRLPGConfig, lambda env, **kw: UDRLPGConfig(**kw)),
+    "gogepo": AlgorithmEntry(GoGePo, GoGePoConfig, lambda env, **kw: GoGePoConfig(**kw)),
+    "ars": AlgorithmEntry(ARS, ARSConfig, ars_config_for),
+}
+
+
+def _convert(value: object, default: object) -> object:
+    """A command-line string as the type of the setting's default ("32,32" -> (32, 32))."""
+    if isinstance(default, tuple):
+        return tuple(int(v) for v in value.split(",")) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str) and not isinstance(default, str):
+        return type(default)(value)
+    return value
+
+
+def build_config(algo: str, env: str, overrides: dict) -> object:
+    """The algorithm's config for ``env`` with ``overrides`` applied (converted to field types)."""
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
-    config_cls = ALGORITHMS[algo][1]
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    defaults = config_cls()
+    entry = ALGORITHMS[algo]
+    defaults = entry.config_cls()
+    fields = [f.name for f in dataclasses.fields(entry.config_cls)]
     values = {}
     for key, value in overrides.items():
         if key not in fields:
             raise ValueError(f"{algo} has no setting {key!r}; settings: {', '.join(fields)}")
-        default = getattr(defaults, key)
-        if isinstance(value, str) and not isinstance(default, str):
-            value = (
-                tuple(int(v) for v in value.split(","))
-                if isinstance(default, tuple)
-                else (type(default)(value))
-            )
-        values[key] = tuple(value) if isinstance(default, tuple) else value
-    return config_cls(**values)
+        try:
+            values[key] = _convert(value, getattr(defaults, key))
+        except ValueError:
+            raise ValueError(f"setting {key}={value!r} is not a valid value") from None
+    return entry.config_for(env, **values)
 
 
 def _device_description() -> str:
@@ -101,10 +121,9 @@ class Run:
 
     def __init__(self, out: Path, settings: dict) -> None:
         self.out, self.settings = out, settings
-        algo_cls, _ = ALGORITHMS[settings["algo"]]
-        config = build_config(settings["algo"], settings["config"])
+        config = build_config(settings["algo"], settings["env"], settings["config"])
         preset = dataclasses.replace(env_preset(settings["env"]), eval_every=settings["eval_every"])
-        self.algo = algo_cls(settings["env"], preset, settings["seed"], config)
+        self.algo = ALGORITHMS[settings["algo"]].cls(settings["env"], preset, settings["seed"], config)
         self.rows: list[dict] = []
         self.wall_time_s = 0.0
         self.next_eval = 0
@@ -124,7 +143,7 @@ class Run:
         if steps <= 0:
             raise ValueError(f"--steps must be positive, got {steps}")
         preset = env_preset(env)
-        build_config(algo, overrides)  # validate before touching the disk
+        build_config(algo, env, overrides)  # validate before touching the disk
         if (out / "checkpoint.pt").exists() or (out / "run.json").exists():
             raise ValueError(f"{out} already holds a run; use `resume {out}` or another --out")
         try:

@@ -1,0 +1,134 @@
+"""Throughput benchmark: the batched evaluator against gymnasium's single env and raw mj_step.
+
+Three rates in env-steps per second, measured in one run on the same kind of policy, an MLP with
+PolicySpec's default (256, 256) tanh hidden layers and torch.nn.Linear's default initial scale:
+
+(a) the evaluator of ``make_evaluator(env_id)`` running n_policies such policies for one episode
+    each; the env-steps counted are those actually taken (random policies fall early on Hopper),
+(b) ``gymnasium.make(env_id)`` stepped n_steps times with one batch-1 MLP forward per step,
+    resetting when an episode ends and taking the next policy for the next episode,
+(c) ``mujoco.mj_step`` on one MjData, frame_skip substeps per env-step and zero control, no policy
+    and no Python env logic (MuJoCo engine envs only): what one thread of physics alone can do.
+
+Each is measured REPEATS times, interleaved so that load from other processes hits all three alike,
+and the best rate of each is reported (as ``timeit`` does). Every engine repeat plays the same
+episodes (same seed), so its env-step count is the same.
+"""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium
+import mujoco
+import torch
+
+from udrlpg_lite.envs import make_evaluator
+from udrlpg_lite.envs.mujoco_batch import DEFAULT_NTHREAD, TASKS, MujocoBatchEvaluator
+from udrlpg_lite.policy import PolicySpec, PopulationPolicy
+
+TORCH_THREADS = 1  # a small MLP gains nothing from a second thread and suffers if that core is busy
+REPEATS = 3
+
+
+def _random_policies(spec: PolicySpec, n: int, seed: int) -> torch.Tensor:
+    """[n, n_params] weights at torch.nn.Linear's default scale: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    generator = torch.Generator().manual_seed(seed)
+    layers = [
+        (2 * torch.rand(n, fan_in * fan_out + fan_out, generator=generator) - 1) / fan_in**0.5
+        for fan_in, fan_out in spec.layers  # each layer's W then b, as policy.py lays them out
+    ]
+    return torch.cat(layers, dim=1)
+
+
+def _engine_rate(env_id: str, n_policies: int, seed: int) -> tuple[float, int]:
+    """(env-steps/s, env-steps) of one evaluate call on n_policies random policies."""
+    evaluator = make_evaluator(env_id, seed=seed)
+    spec = PolicySpec(evaluator.obs_dim, evaluator.act_dim, act_bound=evaluator.act_bound)
+    policy = PopulationPolicy(spec, _random_policies(spec, n_policies, seed))
+    start = time.perf_counter()
+    rollouts = evaluator.evaluate(policy, n_policies)
+    seconds = time.perf_counter() - start
+    steps = int(rollouts.lengths.sum())
+    return steps / seconds, steps
+
+
+def _gymnasium_rate(env_id: str, n_steps: int, seed: int) -> float:
+    """env-steps/s of gymnasium.make(env_id) driven by batch-1 MLP forwards."""
+    env = gymnasium.make(env_id)
+    discrete = isinstance(env.action_space, gymnasium.spaces.Discrete)
+    act_dim = int(env.action_space.n) if discrete else env.action_space.shape[0]
+    act_bound = 1.0 if discrete else float(env.action_space.high[0])
+    spec = PolicySpec(env.observation_space.shape[0], act_dim, act_bound=act_bound)
+    thetas = _random_policies(spec, 64, seed)
+    row = torch.zeros(1, dtype=torch.int64)
+    episode = 0
+    obs, _ = env.reset(seed=seed)
+    policy = PopulationPolicy(spec, thetas[:1])
+    start = time.perf_counter()
+    for _ in range(n_steps):
+        out = policy(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0), row)[0]
+        action = int(out.argmax()) if discrete else out.numpy()
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            episode += 1
+            policy = PopulationPolicy(spec, thetas[episode % len(thetas)].unsqueeze(0))
+            obs, _ = env.reset()
+    seconds = time.perf_counter() - start
+    env.close()
+    return n_steps / seconds
+
+
+def _mj_step_rate(env_id: str, n_steps: int) -> float:
+    """env-steps/s of bare mj_step (frame_skip substeps each) on one MjData, zero control."""
+    evaluator = MujocoBatchEvaluator(env_id)
+    model, frame_skip = evaluator.model, evaluator.task.frame_skip
+    data = mujoco.MjData(model)
+    start = time.perf_counter()
+    for _ in range(n_steps):
+        mujoco.mj_step(model, data, nstep=frame_skip)
+    return n_steps / (time.perf_counter() - start)
+
+
+def run(env_id: str = "Hopper-v5", n_policies: int = 256, n_steps: int = 1000, seed: int = 0) -> dict:
+    """Time (a) the evaluator, (b) gymnasium's single env, (c) raw mj_step; print and return them.
+
+    n_steps is the number of env-steps of the gymnasium and raw mj_step runs. The last printed line
+    is ``speed ratio engine/gymnasium: X``.
+    """
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(TORCH_THREADS)
+    engine = gym_rate = raw = 0.0
+    try:
+        for _ in range(REPEATS):
+            rate, engine_steps = _engine_rate(env_id, n_policies, seed)
+            engine = max(engine, rate)
+            gym_rate = max(gym_rate, _gymnasium_rate(env_id, n_steps, seed))
+            if env_id in TASKS:
+                raw = max(raw, _mj_step_rate(env_id, n_steps))
+    finally:
+        torch.set_num_threads(previous_threads)
+    engine_threads = DEFAULT_NTHREAD if env_id in TASKS else 1
+
+    ratio = engine / gym_rate
+    print(f"{env_id}: env-steps/s, best of {REPEATS} (torch threads: {TORCH_THREADS})")
+    print(
+        f"  engine, {n_policies} policies, {engine_threads} thread(s)  {engine:>10.0f}"
+        f"   ({engine_steps} env-steps per run)"
+    )
+    print(f"  gymnasium, 1 env, batch-1 MLP        {gym_rate:>10.0f}")
+    if env_id in TASKS:
+        print(f"  raw mj_step, 1 MjData, no policy     {raw:>10.0f}")
+        print(f"engine / raw mj_step: {engine / raw:.2f} (engine on {engine_threads} thread(s))")
+    print(f"speed ratio engine/gymnasium: {ratio:.2f}")
+    return {
+        "env_id": env_id,
+        "n_policies": n_policies,
+        "engine_steps_per_s": engine,
+        "engine_env_steps": engine_steps,
+        "engine_threads": engine_threads,
+        "gymnasium_steps_per_s": gym_rate,
+        "mj_step_steps_per_s": raw if env_id in TASKS else None,
+        "torch_threads": TORCH_THREADS,
+        "ratio": ratio,
+    }

@@ -1,0 +1,93 @@
+"""Evaluators: run P deterministic policies for one episode each, all at once.
+
+An evaluator plays the part of ``gymnasium.make(env_id)`` for a whole population. Episode i is
+driven by row i of the policy (see ``udrlpg_lite.policy.PopulationPolicy``) and ends as a gymnasium
+episode does: at termination, or at truncation by the ``TimeLimit`` wrapper after the registered
+``max_episode_steps``. Two back ends share one interface:
+
+* ``mujoco_batch``: InvertedPendulum-v5, Swimmer-v5 and Hopper-v5 re-implemented on
+  ``mujoco.batch.Batch``, which steps many simulations of one model on a thread pool and
+  reproduces gymnasium's observations, rewards and terminations exactly;
+* ``gym_vector``: any other registered gymnasium env, through a ``gymnasium.vector.SyncVectorEnv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import gymnasium
+import numpy as np
+import torch
+
+from udrlpg_lite.normalizer import RunningNorm
+
+# The env ids the batched MuJoCo engine implements (its task table is keyed by the same ids).
+ENGINE_ENVS: tuple[str, ...] = ("InvertedPendulum-v5", "Swimmer-v5", "Hopper-v5")
+
+# policy(obs [k, obs_dim] float32, rows [k] int64) -> actions [k, act_dim]
+Policy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Rollouts:
+    """Outcome of one episode per policy; entry i belongs to policy row i."""
+
+    returns: np.ndarray  # float64 [P], undiscounted sum of rewards
+    lengths: np.ndarray  # int64 [P], number of env steps taken
+    terminated: np.ndarray  # bool [P], ended by termination (else by truncation)
+
+
+class Evaluator(Protocol):
+    """What both back ends provide."""
+
+    env_id: str
+    obs_dim: int
+    act_dim: int
+    act_bound: float  # actions lie in [-act_bound, act_bound]; 1.0 for discrete action spaces
+    discrete: bool  # if True the policy outputs one score per action and the argmax is taken
+    max_episode_steps: int
+    # the evaluator's random stream (initial states or reset seeds); its bit_generator.state is
+    # what a checkpoint must save to resume the same sequence of episodes
+    rng: np.random.Generator
+
+    def evaluate(
+        self,
+        policy: Policy,
+        n: int,
+        *,
+        normalizer: RunningNorm | None = None,
+        update_normalizer: bool = False,
+        initial_state: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Rollouts:
+        """Run episode i with policy rows i for i < n, all episodes in parallel.
+
+        With a normalizer, observations are normalised with its statistics as they are at the
+        call (frozen for the whole call); with update_normalizer, every raw observation a policy
+        saw (the initial one included, the final one after the last step excluded, so
+        ``lengths.sum()`` of them) is merged into it once at the end. initial_state=(qpos [n, nq],
+        qvel [n, nv]) replaces the random initial states (MuJoCo engine only).
+        """
+        ...
+
+
+def make_evaluator(
+    env_id: str, *, seed: int = 0, survival_bonus: bool = True, nthread: int | None = None
+) -> Evaluator:
+    """The evaluator for a gymnasium env id: the MuJoCo engine if it has the env, else gymnasium.
+
+    seed seeds the evaluator's random generator once; the same seed and the same sequence of
+    calls give identical results. survival_bonus=False drops the reward paid for staying alive
+    (Hopper-v5's healthy_reward) and is a no-op for envs without one. nthread is the MuJoCo
+    engine's thread count (None: its default); the gymnasium fallback ignores it.
+    """
+    if env_id not in gymnasium.envs.registry:
+        raise ValueError(f"unknown environment id {env_id!r}: not in gymnasium's registry")
+    if env_id in ENGINE_ENVS:
+        from udrlpg_lite.envs.mujoco_batch import MujocoBatchEvaluator
+
+        return MujocoBatchEvaluator(env_id, seed=seed, survival_bonus=survival_bonus, nthread=nthread)
+    from udrlpg_lite.envs.gym_vector import GymVectorEvaluator
+
+    return GymVectorEvaluator(env_id, seed=seed)
