@@ -38,6 +38,10 @@ class Algorithm(ABC):
     def evaluate(self) -> dict[str, float]:
         """Evaluate the current solution without exploration noise; at least eval_return_mean/std."""
 
+    def run_info(self) -> dict:
+        """Facts about this run worth writing in its manifest (e.g. a precision chosen at run time)."""
+        return {}
+
     def record_train(self, rollouts: Rollouts) -> None:
         self.env_steps += int(rollouts.lengths.sum())
 

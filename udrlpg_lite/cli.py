@@ -59,9 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--population", type=int, default=None, help="rollouts per iteration")
     train.add_argument(
         "--precision",
-        choices=["fp32", "bf16"],
+        choices=["auto", "fp32", "bf16"],
         default=None,
-        help="matmul precision of generator updates",
+        help="matmul precision of generator updates (auto: bf16 where the CPU multiplies it natively)",
     )
     train.add_argument(
         "--set",

@@ -28,9 +28,11 @@ from tqdm import tqdm
 
 from .algorithm import Algorithm
 from .ars import ARS, ARSConfig, ars_config_for
+from .ddpg import DDPG, DDPGConfig, ddpg_config_for
 from .gogepo import GoGePo, GoGePoConfig
 from .plotting import save_learning_curve
 from .presets import env_preset
+from .udrl import UDRL, UDRLConfig, udrl_config_for
 from .udrlpg import UDRLPG, UDRLPGConfig
 
 
@@ -45,6 +47,8 @@ ALGORITHMS: dict[str, AlgorithmEntry] = {
     "udrlpg": AlgorithmEntry(UDRLPG, UDRLPGConfig, lambda env, **kw: UDRLPGConfig(**kw)),
     "gogepo": AlgorithmEntry(GoGePo, GoGePoConfig, lambda env, **kw: GoGePoConfig(**kw)),
     "ars": AlgorithmEntry(ARS, ARSConfig, ars_config_for),
+    "udrl": AlgorithmEntry(UDRL, UDRLConfig, udrl_config_for),
+    "ddpg": AlgorithmEntry(DDPG, DDPGConfig, ddpg_config_for),
 }
 
 
@@ -252,6 +256,7 @@ class Run:
             "env_steps": self.algo.env_steps,
             "eval_env_steps": self.algo.eval_env_steps,
             "config": dataclasses.asdict(self.algo.config),
+            "run_info": self.algo.run_info(),
             "versions": _versions(),
             "wall_time_s": round(self.wall_time_s, 2),
             "status": "complete" if complete else "running",

@@ -21,7 +21,8 @@ Pseudocode of one run (the authors' schedule; ``population`` > 1 runs several ro
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,6 +33,21 @@ from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
 from .policy import PolicySpec, PopulationPolicy
 from .presets import EnvPreset, ReturnScale
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo.
+
+    There, bf16 autocast makes a generator update 2.5-4x faster; the test suite checks that its
+    gradient agrees with fp32 (cosine > 0.99), and fitting one target with the paper's learning rate
+    progressed identically to 5 digits over 300 updates in both precisions. Policies used in rollouts
+    are always generated in fp32.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @dataclass(frozen=True)
@@ -53,7 +69,7 @@ class UDRLPGConfig:
     buffer_capacity: int = 10_000
     generator: str = "udrlpg"  # generator preset (generator.PRESETS)
     hidden: tuple[int, ...] = (256, 256)  # policy hidden layers
-    precision: str = "fp32"  # matmul precision of generator updates: fp32 | bf16
+    precision: str = "auto"  # matmul precision of generator updates: auto | fp32 | bf16
     eval_episodes: int = 5
 
     def __post_init__(self) -> None:
@@ -73,8 +89,8 @@ class UDRLPGConfig:
             raise ValueError(f"unknown buffer {self.buffer!r}; use buckets, fifo or recency")
         if self.generator not in PRESETS:
             raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"unknown precision {self.precision!r}; use fp32 or bf16")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"unknown precision {self.precision!r}; use auto, fp32 or bf16")
 
     def make_buffer(self) -> ReplayBuffer:
         if self.buffer == "buckets":
@@ -108,11 +124,12 @@ class UDRLPG(Algorithm):
         self.scale = ReturnScale(*preset.return_range)
         self.command = 0.0  # scaled; line 2 sets it after the warm-up
         self.last_loss = float("nan")
+        self.bf16_updates = config.precision == "bf16" or (config.precision == "auto" and native_bf16())
 
     # --- lines 5-6: one hindsight update --------------------------------------------------------
     def update(self) -> float:
         thetas, returns = self.buffer.sample(self.config.batch_size, self.rng)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_updates):
             generated = self.generator(returns)
         loss = F.mse_loss(generated.float(), thetas)
         self.optimizer.zero_grad(set_to_none=True)
@@ -185,8 +202,8 @@ class UDRLPG(Algorithm):
         per_command = rollouts.returns.reshape(len(commands), episodes)
         return per_command.mean(axis=1), per_command.std(axis=1)
 
-    def settings(self) -> dict:
-        return asdict(self.config)
+    def run_info(self) -> dict:
+        return {"update_precision": "bf16" if self.bf16_updates else "fp32"}
 
     def state_dict(self) -> dict:
         return super().state_dict() | {
