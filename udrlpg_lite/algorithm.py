@@ -9,6 +9,7 @@ import torch
 
 from .envs import Rollouts, make_evaluator
 from .normalizer import RunningNorm
+from .policy import PolicySpec, PopulationPolicy
 from .presets import EnvPreset
 
 
@@ -42,15 +43,40 @@ class Algorithm(ABC):
         """Facts about this run worth writing in its manifest (e.g. a precision chosen at run time)."""
         return {}
 
-    def record_train(self, rollouts: Rollouts) -> None:
-        self.env_steps += int(rollouts.lengths.sum())
+    def policy_spec(self, hidden: tuple[int, ...]) -> PolicySpec:
+        """The MLP policy for this env: its observation, action sizes and action bound."""
+        env = self.train_env
+        return PolicySpec(env.obs_dim, env.act_dim, hidden, env.act_bound)
 
-    def record_eval(self, rollouts: Rollouts) -> dict[str, float]:
+    def rollout_train(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
+        """One training episode per row of thetas; the normaliser absorbs them; steps counted."""
+        rollouts = self.train_env.evaluate(
+            PopulationPolicy(spec, thetas),
+            len(thetas),
+            normalizer=self.normalizer,
+            update_normalizer=True,
+        )
+        self.env_steps += int(rollouts.lengths.sum())
+        return rollouts
+
+    def rollout_eval(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
+        """One evaluation episode per row of thetas (normaliser frozen); counted as eval steps."""
+        rollouts = self.eval_env.evaluate(
+            PopulationPolicy(spec, thetas), len(thetas), normalizer=self.normalizer
+        )
         self.eval_env_steps += int(rollouts.lengths.sum())
+        return rollouts
+
+    @staticmethod
+    def summary(rollouts: Rollouts) -> dict[str, float]:
         return {
             "eval_return_mean": float(rollouts.returns.mean()),
             "eval_return_std": float(rollouts.returns.std()),
         }
+
+    def record_eval(self, rollouts: Rollouts) -> dict[str, float]:
+        self.eval_env_steps += int(rollouts.lengths.sum())
+        return self.summary(rollouts)
 
     def state_dict(self) -> dict:
         return {

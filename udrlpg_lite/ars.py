@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from .algorithm import Algorithm
-from .policy import PolicySpec, PopulationPolicy
+from .policy import PolicySpec
 from .presets import EnvPreset
 
 
@@ -119,8 +119,7 @@ class ARS(Algorithm):
     ) -> None:
         super().__init__(env_id, preset, seed)
         self.config = config
-        env = self.train_env
-        self.spec = PolicySpec(env.obs_dim, env.act_dim, config.hidden, env.act_bound)
+        self.spec = self.policy_spec(config.hidden)
         self.theta = default_init(self.spec, self.rng)
 
     def iterate(self) -> dict[str, float]:
@@ -130,13 +129,7 @@ class ARS(Algorithm):
             self.rng.standard_normal((n, self.spec.n_params), dtype=np.float32)
         )
         thetas = torch.cat([self.theta + cfg.noise * deltas, self.theta - cfg.noise * deltas])
-        rollouts = self.train_env.evaluate(  # line 2, all 2N episodes at once
-            PopulationPolicy(self.spec, thetas),
-            2 * n,
-            normalizer=self.normalizer,
-            update_normalizer=True,
-        )
-        self.record_train(rollouts)
+        rollouts = self.rollout_train(self.spec, thetas)  # line 2, all 2N episodes at once
         r_plus, r_minus = rollouts.returns[:n], rollouts.returns[n:]
         step, sigma_r = ars_step(deltas, r_plus, r_minus, cfg.n_elite, cfg.step_size)  # lines 3-5
         self.theta = self.theta + step
@@ -145,11 +138,8 @@ class ARS(Algorithm):
 
     def evaluate(self) -> dict[str, float]:
         """Roll out theta itself (no perturbation) ``eval_episodes`` times."""
-        n = self.config.eval_episodes
-        rollouts = self.eval_env.evaluate(
-            PopulationPolicy(self.spec, self.theta.expand(n, -1)), n, normalizer=self.normalizer
-        )
-        return self.record_eval(rollouts)
+        thetas = self.theta.expand(self.config.eval_episodes, -1)
+        return self.summary(self.rollout_eval(self.spec, thetas))
 
     def state_dict(self) -> dict:
         return super().state_dict() | {"theta": self.theta.clone()}

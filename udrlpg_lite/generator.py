@@ -133,6 +133,16 @@ class PolicyGenerator(nn.Module):
             layers.append(_SlicedLayer(*args, embedding_dim=d, scale=scale))
         self.layers = nn.ModuleList(layers)
 
+    def explore(self, command: float, n: int, sigma: float) -> torch.Tensor:
+        """n policies g_rho(c) = G_rho(c) + eps_p, eps_p ~ N(0, sigma^2 I) (UDRLPG Sec. 4).
+
+        G_rho(c) is generated once and repeated, so every row shares it exactly; sigma = 0 gives n
+        copies of G_rho(c). No gradient flows: these are the policies rolled out in the environment.
+        """
+        with torch.no_grad():
+            theta = self(torch.tensor([command])).expand(n, -1)
+        return theta + sigma * torch.randn(theta.shape) if sigma > 0 else theta
+
     def forward(self, command: torch.Tensor) -> torch.Tensor:
         """theta = G_rho(c) for a batch of scalar commands [B] (or [B, 1])."""
         command = torch.as_tensor(command, dtype=torch.float32).reshape(-1)

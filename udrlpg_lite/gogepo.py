@@ -60,7 +60,6 @@ from .algorithm import Algorithm
 from .buffers import RecencyBuffer
 from .critic import ProbingCritic
 from .generator import PRESETS, PolicyGenerator
-from .policy import PolicySpec, PopulationPolicy
 from .presets import EnvPreset, ReturnScale
 
 
@@ -132,8 +131,7 @@ class GoGePo(Algorithm):
     ) -> None:
         super().__init__(env_id, preset, seed)
         self.config = config
-        env = self.train_env
-        self.spec = PolicySpec(env.obs_dim, env.act_dim, config.hidden, env.act_bound)
+        self.spec = self.policy_spec(config.hidden)
         self.generator = PolicyGenerator(self.spec, PRESETS[config.generator])
         self.critic = ProbingCritic(self.spec, config.n_probing, config.critic_hidden)
         self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.generator_lr)
@@ -175,23 +173,9 @@ class GoGePo(Algorithm):
         return loss.item()
 
     # --- line 3: explore around the command and store what happened ----------------------------
-    def generate(self, command: float, n: int, noise: bool) -> torch.Tensor:
-        """n policies around G_rho(c): G_rho(c) + sigma * eps_p (eps_p = 0 without noise)."""
-        with torch.no_grad():
-            theta = self.generator(torch.tensor([command])).expand(n, -1)
-        if noise:
-            theta = theta + self.config.sigma * torch.randn(theta.shape)
-        return theta
-
     def rollout_and_store(self, thetas: torch.Tensor) -> np.ndarray:
         """Roll out each policy once and store (theta, r) (Algorithm 1, lines 4-6); returns the r."""
-        rollouts = self.train_env.evaluate(
-            PopulationPolicy(self.spec, thetas),
-            len(thetas),
-            normalizer=self.normalizer,
-            update_normalizer=True,
-        )
-        self.record_train(rollouts)
+        rollouts = self.rollout_train(self.spec, thetas)
         for theta, ret in zip(thetas, rollouts.returns):
             self.buffer.add(theta, float(ret))
         return rollouts.returns
@@ -199,9 +183,10 @@ class GoGePo(Algorithm):
     def iterate(self) -> dict[str, float]:
         cfg = self.config
         if self.iterations == 0:  # line 1: warm-up
-            returns = self.rollout_and_store(self.generate(self.command, cfg.warmup, noise=True))
+            returns = self.rollout_and_store(self.generator.explore(self.command, cfg.warmup, cfg.sigma))
         else:  # lines 3-5
-            returns = self.rollout_and_store(self.generate(self.command, cfg.population, noise=True))
+            thetas = self.generator.explore(self.command, cfg.population, cfg.sigma)
+            returns = self.rollout_and_store(thetas)
             critic_losses = [self.critic_step() for _ in range(cfg.critic_steps * cfg.population)]
             generator_losses = [
                 self.generator_step() for _ in range(cfg.generator_steps * cfg.population)
@@ -225,12 +210,8 @@ class GoGePo(Algorithm):
 
         The authors' code evaluates at the best return itself; our c asks for ``drive`` more.
         """
-        n = self.config.eval_episodes
-        thetas = self.generate(self.command, n, noise=False)
-        rollouts = self.eval_env.evaluate(
-            PopulationPolicy(self.spec, thetas), n, normalizer=self.normalizer
-        )
-        return self.record_eval(rollouts)
+        thetas = self.generator.explore(self.command, self.config.eval_episodes, 0.0)
+        return self.summary(self.rollout_eval(self.spec, thetas))
 
     def command_sweep(self, commands: np.ndarray, episodes: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Achieved returns of G_rho(c) (no noise) for each command c in returns' units.
@@ -241,10 +222,7 @@ class GoGePo(Algorithm):
         scaled = self.to_commands(torch.as_tensor(commands, dtype=torch.float32))
         with torch.no_grad():
             thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
-        rollouts = self.eval_env.evaluate(
-            PopulationPolicy(self.spec, thetas), len(thetas), normalizer=self.normalizer
-        )
-        self.eval_env_steps += int(rollouts.lengths.sum())
+        rollouts = self.rollout_eval(self.spec, thetas)
         per_command = rollouts.returns.reshape(len(commands), episodes)
         return per_command.mean(axis=1), per_command.std(axis=1)
 

@@ -31,7 +31,6 @@ import torch.nn.functional as F
 from .algorithm import Algorithm
 from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
-from .policy import PolicySpec, PopulationPolicy
 from .presets import EnvPreset, ReturnScale
 
 
@@ -116,8 +115,7 @@ class UDRLPG(Algorithm):
     ) -> None:
         super().__init__(env_id, preset, seed)
         self.config = config
-        env = self.train_env
-        self.spec = PolicySpec(env.obs_dim, env.act_dim, config.hidden, env.act_bound)
+        self.spec = self.policy_spec(config.hidden)
         self.generator = PolicyGenerator(self.spec, PRESETS[config.generator])
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr)
         self.buffer = config.make_buffer()
@@ -138,22 +136,8 @@ class UDRLPG(Algorithm):
         return loss.item()
 
     # --- lines 7-8: explore around the command and store in hindsight --------------------------
-    def generate(self, command: float, n: int, noise: bool) -> torch.Tensor:
-        """n policies around G_rho(c): G_rho(c) + sigma * eps_p (eps_p = 0 without noise)."""
-        with torch.no_grad():
-            theta = self.generator(torch.tensor([command])).expand(n, -1)
-        if noise:
-            theta = theta + self.config.sigma * torch.randn(theta.shape)
-        return theta
-
     def rollout_and_store(self, thetas: torch.Tensor) -> np.ndarray:
-        rollouts = self.train_env.evaluate(
-            PopulationPolicy(self.spec, thetas),
-            len(thetas),
-            normalizer=self.normalizer,
-            update_normalizer=True,
-        )
-        self.record_train(rollouts)
+        rollouts = self.rollout_train(self.spec, thetas)
         for theta, ret in zip(thetas, rollouts.returns):
             scaled = self.scale(float(ret))
             self.buffer.add(theta, scaled)
@@ -163,12 +147,13 @@ class UDRLPG(Algorithm):
     def iterate(self) -> dict[str, float]:
         cfg = self.config
         if self.iterations == 0:  # line 1
-            returns = self.rollout_and_store(self.generate(cfg.warmup_command, cfg.warmup, False))
+            returns = self.rollout_and_store(self.generator.explore(cfg.warmup_command, cfg.warmup, 0.0))
         else:
             losses = [self.update() for _ in range(cfg.updates_per_rollout * cfg.population)]
             if losses:
                 self.last_loss = float(np.mean(losses))
-            returns = self.rollout_and_store(self.generate(self.command, cfg.population, True))
+            thetas = self.generator.explore(self.command, cfg.population, cfg.sigma)
+            returns = self.rollout_and_store(thetas)
         self.iterations += 1
         return {
             "train_return": float(np.max(returns)),
@@ -179,12 +164,8 @@ class UDRLPG(Algorithm):
 
     def evaluate(self) -> dict[str, float]:
         """Roll out G_rho(c) without noise at the current command, ``eval_episodes`` times."""
-        n = self.config.eval_episodes
-        thetas = self.generate(self.command, n, noise=False)
-        rollouts = self.eval_env.evaluate(
-            PopulationPolicy(self.spec, thetas), n, normalizer=self.normalizer
-        )
-        return self.record_eval(rollouts)
+        thetas = self.generator.explore(self.command, self.config.eval_episodes, 0.0)
+        return self.summary(self.rollout_eval(self.spec, thetas))
 
     def command_sweep(self, commands: np.ndarray, episodes: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Achieved returns of G_rho(c) (no noise) for each command c in returns' units.
@@ -195,10 +176,7 @@ class UDRLPG(Algorithm):
         scaled = torch.tensor([self.scale(float(c)) for c in commands], dtype=torch.float32)
         with torch.no_grad():
             thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
-        rollouts = self.eval_env.evaluate(
-            PopulationPolicy(self.spec, thetas), len(thetas), normalizer=self.normalizer
-        )
-        self.eval_env_steps += int(rollouts.lengths.sum())
+        rollouts = self.rollout_eval(self.spec, thetas)
         per_command = rollouts.returns.reshape(len(commands), episodes)
         return per_command.mean(axis=1), per_command.std(axis=1)
 
