@@ -128,6 +128,7 @@ class Run:
         config = build_config(settings["algo"], settings["env"], settings["config"])
         preset = dataclasses.replace(env_preset(settings["env"]), eval_every=settings["eval_every"])
         self.algo = ALGORITHMS[settings["algo"]].cls(settings["env"], preset, settings["seed"], config)
+        self.commit = _commit()  # the code this process runs, read when it starts
         self.rows: list[dict] = []
         self.wall_time_s = 0.0
         self.next_eval = 0
@@ -247,7 +248,7 @@ class Run:
             writer.writerows(self.rows)
         manifest = {
             "command": self.settings["command"],
-            "commit": _commit(),
+            "commit": self.commit,
             "device": _device_description(),
             "algo": self.settings["algo"],
             "env": self.settings["env"],
