@@ -7,6 +7,10 @@ its value), run from the repository root
 
     QUICK=1 python book/_tools/store_checked_outputs.py book/04_multimodality.ipynb ...
 
+``--check`` instead only verifies that every checked cell has a stored output (for CI):
+
+    python book/_tools/store_checked_outputs.py --check book/*.ipynb
+
 Each notebook is executed top to bottom with QUICK=1 in its own directory; the checked
 cells keep their new outputs, every other cell is cleared, and the file is rewritten.
 Look at the diff before committing: a changed checked value is a changed result.
@@ -56,7 +60,24 @@ def refresh(path: Path, timeout: int = 900) -> list[str]:
     return kept
 
 
+def check(paths: list[str]) -> None:
+    """Fail unless every checked cell has a stored output (or nbval checks nothing)."""
+    missing = []
+    for p in paths:
+        nb = nbformat.read(p, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and cell.source.lstrip().startswith(MARK):
+                if not cell.outputs or cell.execution_count is None:
+                    missing.append(f"{p}: cell {i} ({cell.get('id', '?')})")
+    if missing:
+        sys.exit("checked cells without stored output:\n  " + "\n  ".join(missing))
+    print(f"{len(paths)} notebooks: every {MARK} cell has a stored output")
+
+
 def main(paths: list[str]) -> None:
+    if paths and paths[0] == "--check":
+        check(paths[1:])
+        return
     os.environ.setdefault("QUICK", "1")
     if os.environ["QUICK"] != "1":
         sys.exit("run with QUICK=1: the checked outputs are those of the QUICK run")
