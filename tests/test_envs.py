@@ -240,27 +240,43 @@ def test_hopper_without_survival_bonus():
     np.testing.assert_allclose(without.returns, with_bonus.returns - healthy_steps, atol=1e-9)
 
 
+class LoggingNorm(RunningNorm):
+    """A RunningNorm that records what it is given, to check the order of updates and use."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim)
+        self.log: list[tuple[str, np.ndarray]] = []
+
+    def update(self, obs: np.ndarray) -> None:
+        self.log.append(("update", np.array(obs, dtype=np.float64)))
+        super().update(obs)
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        self.log.append(("normalize", obs.numpy().copy()))
+        return super().normalize(obs)
+
+
 @pytest.mark.parametrize("env_id", ["Hopper-v5", "CartPole-v1"])
-def test_normalizer_sees_every_observation_once(env_id):
+def test_normalizer_updates_every_step_before_acting(env_id):
+    """Each step merges the running episodes' observations, then normalises them (authors' order)."""
     evaluator = make_evaluator(env_id, seed=2)
-    normalizer = RunningNorm(evaluator.obs_dim)
-    inner = LinearPolicy(5, evaluator.obs_dim, evaluator.act_dim, evaluator.act_bound, seed=2)
-    shown: dict[int, list[np.ndarray]] = {i: [] for i in range(5)}
-
-    def policy(obs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        assert normalizer.count == 0  # statistics frozen during the call
-        for j, i in enumerate(rows.tolist()):
-            shown[i].append(obs[j].numpy().astype(np.float64))
-        return inner(obs, rows)
-
-    # a fresh normaliser has mean 0 and std 1, so the policy is shown the raw observations
+    normalizer = LoggingNorm(evaluator.obs_dim)
+    policy = LinearPolicy(5, evaluator.obs_dim, evaluator.act_dim, evaluator.act_bound, seed=2)
     rollouts = evaluator.evaluate(policy, 5, normalizer=normalizer, update_normalizer=True)
-    assert normalizer.count == rollouts.lengths.sum()
-    acted_on = np.concatenate([shown[i][:length] for i, length in enumerate(rollouts.lengths)])
-    np.testing.assert_allclose(normalizer.mean, acted_on.mean(axis=0), rtol=1e-5, atol=1e-5)
+
+    kinds = [kind for kind, _ in normalizer.log]
+    assert kinds == ["update", "normalize"] * rollouts.lengths.max()  # one update per step, first
+    updates = [x for kind, x in normalizer.log if kind == "update"]
+    assert [len(x) for x in updates] == [int((rollouts.lengths > t).sum()) for t in range(len(updates))]
+    assert normalizer.count == rollouts.lengths.sum()  # every observation acted on, exactly once
+    for (_, merged), (_, shown) in zip(normalizer.log[::2], normalizer.log[1::2]):
+        assert any(np.array_equal(merged[0], row) for row in shown)  # merged the rows it then used
+    everything = np.concatenate(updates)
+    np.testing.assert_allclose(normalizer.mean, everything.mean(axis=0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(normalizer.std**2, everything.var(axis=0) + 1e-8, rtol=1e-7)
 
     before = normalizer.state_dict()
-    evaluator.evaluate(inner, 5, normalizer=normalizer)  # no update unless asked
+    evaluator.evaluate(policy, 5, normalizer=normalizer)  # no update unless asked
     assert normalizer.count == before["count"]
 
 

@@ -1,9 +1,11 @@
 """Running observation normalisation shared by every policy (UDRLPG and ARS practice).
 
-One running mean and variance over all observations of training episodes. The batched engine freezes
-the statistics during a batch of episodes and merges that batch's observations afterwards (Chan et al.'s
-parallel form of Welford's algorithm), so a batch of P episodes is normalised exactly as if the P
-episodes had started at the same moment.
+One running mean and variance over all observations of training episodes. The evaluators update it at
+every environment step, before the policies act, as the UDRLPG authors' code does (its Welford update
+runs once per observation): at each step the observations of all running episodes are merged in at
+once (Chan et al.'s parallel form of Welford's algorithm), so with one episode at a time this is the
+authors' per-observation update, and a population of P episodes started together sees the statistics
+of everything observed so far. Evaluation episodes use the statistics without changing them.
 """
 
 from __future__ import annotations

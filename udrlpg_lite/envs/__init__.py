@@ -63,10 +63,12 @@ class Evaluator(Protocol):
     ) -> Rollouts:
         """Run episode i with policy rows i for i < n, all episodes in parallel.
 
-        With a normalizer, observations are normalised with its statistics as they are at the
-        call (frozen for the whole call); with update_normalizer, every raw observation a policy
-        saw (the initial one included, the final one after the last step excluded, so
-        ``lengths.sum()`` of them) is merged into it once at the end. initial_state=(qpos [n, nq],
+        With a normalizer, observations are normalised with its current statistics. With
+        update_normalizer, the statistics are updated at every step, as in the UDRLPG authors' code:
+        the raw observations of the running episodes are merged in first, then normalised with the
+        updated statistics and acted on. Every observation a policy acts on (the initial one
+        included, the final one after the last step excluded, so ``lengths.sum()`` of them) is
+        merged exactly once. Without update_normalizer the statistics stay frozen. initial_state=(qpos [n, nq],
         qvel [n, nv]) replaces the random initial states (MuJoCo engine only).
         """
         ...

@@ -88,13 +88,13 @@ class GymVectorEvaluator:
         terminated = np.zeros(n, dtype=bool)
         running = np.ones(n, dtype=bool)
         rows = torch.arange(n)
-        seen = []
         # SyncVectorEnv steps every sub-env: one whose episode ended is reset automatically at its
         # next step and keeps playing episodes that are not recorded (cheap for the small envs
         # this fallback is for).
         while running.any():
             raw = np.asarray(obs, dtype=np.float64)
-            seen.append(raw[running])
+            if update_normalizer:  # the observations about to be acted on, then normalise them
+                normalizer.update(raw[running])
             policy_obs = torch.from_numpy(raw)
             if normalizer is not None:
                 policy_obs = normalizer.normalize(policy_obs)
@@ -106,7 +106,4 @@ class GymVectorEvaluator:
             lengths[running] += 1
             terminated[running] = term[running]
             running &= ~(term | trunc)
-
-        if update_normalizer:
-            normalizer.update(np.concatenate(seen))
         return Rollouts(returns=returns, lengths=lengths, terminated=terminated)

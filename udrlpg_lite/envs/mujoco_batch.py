@@ -250,10 +250,11 @@ class MujocoBatchEvaluator:
         rows_tensor = torch.from_numpy(rows.astype(np.int64))
         running = np.ones(n, dtype=bool)  # running[j]: episode rows[j] is still going
         obs = task.observe(qpos0, qvel0)  # latest observation of each row
-        seen = [obs.copy()]  # the raw observations policies acted on, for the normaliser
 
         # All episodes start together, so the step being taken, t, is the length of every running one.
         for t in range(1, self.max_episode_steps + 1):
+            if update_normalizer:  # the observations about to be acted on, then normalise them
+                normalizer.update(obs[running])
             policy_obs = torch.from_numpy(obs)
             if normalizer is not None:
                 policy_obs = normalizer.normalize(policy_obs)
@@ -271,7 +272,6 @@ class MujocoBatchEvaluator:
             done = term | (t == self.max_episode_steps)  # TimeLimit truncation
             new_obs = task.observe(q, v)
             obs[running] = new_obs
-            seen.append(new_obs[~done])
             if not done.any():
                 continue
 
@@ -284,7 +284,4 @@ class MujocoBatchEvaluator:
             live = rows[running]
             if live.size == 0:
                 break
-
-        if update_normalizer:
-            normalizer.update(np.concatenate(seen))
         return Rollouts(returns=returns, lengths=lengths, terminated=terminated)
