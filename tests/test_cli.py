@@ -60,6 +60,8 @@ def test_train_writes_outputs_and_corrupt_checkpoint_is_reported(capsys, tmp_pat
     header = (out_dir / "metrics.csv").read_text().splitlines()[0].split(",")
     assert "env_steps" in header and "eval_return_mean" in header
     assert (out_dir / "curve.png").stat().st_size > 1000
+    code, out = run(capsys, "export", str(out_dir), "--no-progress")
+    assert code == 0 and (out_dir / "generator.pt").exists()
     # a second train into the same directory is refused
     code, out = run(capsys, "train", *FAST, "--out", str(out_dir))
     assert code == 2 and "already holds a run" in out.err

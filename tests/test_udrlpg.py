@@ -109,3 +109,15 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert [{k: v for k, v in r.items() if k != "wall_time_s"} for r in resumed] == strip
     for name in ("metrics.csv", "manifest.json", "curve.png", "checkpoint.pt"):
         assert (tmp_path / "cut" / name).exists()
+
+
+def test_export_then_load_generates_the_same_policies(tmp_path):
+    algo = small_algo()
+    for _ in range(3):
+        algo.iterate()
+    torch.save(algo.export(), tmp_path / "generator.pt")
+    loaded = UDRLPG.load_exported(torch.load(tmp_path / "generator.pt", weights_only=False))
+    commands = torch.tensor([0.0, 0.3, 1.0])
+    assert torch.equal(loaded.generator(commands), algo.generator(commands))
+    assert loaded.command == algo.command and loaded.normalizer.count == algo.normalizer.count
+    assert len(loaded.buffer) == 0

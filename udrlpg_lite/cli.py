@@ -4,6 +4,7 @@ Examples:
   python -m udrlpg_lite train                                  # short InvertedPendulum run, plot
   python -m udrlpg_lite train --env Swimmer-v5 --seed 1 --out runs/swimmer-s1
   python -m udrlpg_lite resume runs/swimmer-s1
+  python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
   python -m udrlpg_lite bench --env Hopper-v5
 Errors in the input (unknown env, sigma <= 0, unwritable --out, corrupt checkpoint, ...) end the
 program with one line ``error: ...`` and exit status 2.
@@ -74,12 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue an interrupted run")
     resume.add_argument("out", type=Path)
 
+    export = sub.add_parser(
+        "export", help="write RUN/generator.pt: a UDRLPG run's generator, normaliser and command"
+    )
+    export.add_argument("out", type=Path)
+
     bench = sub.add_parser("bench", help="time the batched engine against gymnasium and mj_step")
     bench.add_argument("--env", default="Hopper-v5")
     bench.add_argument("--policies", type=int, default=256)
     bench.add_argument("--steps", type=int, default=1000)
 
-    for p in (train, resume, bench):
+    for p in (train, resume, export, bench):
         p.add_argument(
             "--threads",
             type=int,
@@ -103,6 +109,13 @@ def run_cli(argv: list[str] | None = None) -> None:
 
     from .runner import Run
 
+    if args.cmd == "export":
+        run = Run.load(args.out)
+        if not hasattr(run.algo, "export"):
+            raise ValueError(f"{args.out} is a {run.settings['algo']} run; only udrlpg runs export")
+        torch.save(run.algo.export(), args.out / "generator.pt")
+        print(f"wrote {args.out / 'generator.pt'} (at {run.algo.env_steps} env steps)")
+        return
     if args.cmd == "resume":
         run = Run.load(args.out)
     else:

@@ -21,6 +21,7 @@ Pseudocode of one run (the authors' schedule; ``population`` > 1 runs several ro
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 from .algorithm import Algorithm
 from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
-from .presets import EnvPreset, ReturnScale
+from .presets import EnvPreset, ReturnScale, env_preset
 
 
 def native_bf16() -> bool:
@@ -179,6 +180,32 @@ class UDRLPG(Algorithm):
         rollouts = self.rollout_eval(self.spec, thetas)
         per_command = rollouts.returns.reshape(len(commands), episodes)
         return per_command.mean(axis=1), per_command.std(axis=1)
+
+    def export(self) -> dict:
+        """What it takes to generate and run policies later: generator, normaliser, command, config.
+
+        Much smaller than a checkpoint (no buffer, no optimiser); ``load_exported`` rebuilds it.
+        """
+        return {
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "config": dataclasses.asdict(self.config),
+            "generator": self.generator.state_dict(),
+            "normalizer": self.normalizer.state_dict(),
+            "command": self.command,
+            "env_steps": self.env_steps,
+        }
+
+    @classmethod
+    def load_exported(cls, state: dict) -> UDRLPG:
+        """An UDRLPG whose generator, normaliser and command are those exported (empty buffer)."""
+        config = dict(state["config"])
+        config["hidden"] = tuple(config["hidden"])
+        algo = cls(state["env_id"], env_preset(state["env_id"]), state["seed"], UDRLPGConfig(**config))
+        algo.generator.load_state_dict(state["generator"])
+        algo.normalizer.load_state_dict(state["normalizer"])
+        algo.command, algo.env_steps = state["command"], state["env_steps"]
+        return algo
 
     def run_info(self) -> dict:
         return {"update_precision": "bf16" if self.bf16_updates else "fp32"}
