@@ -37,6 +37,24 @@ def test_bucket_rules_first_two_stay_and_range_grows():
     np.testing.assert_allclose(buf.probabilities(), [w[0] / 2, w[0] / 2, w[1], w[2]])
 
 
+def test_newest_rule_replaces_the_oldest_in_a_full_bucket():
+    buf = BucketBuffer(n_buckets=10, bucket_capacity=2, rule="newest")
+    for i, r in enumerate([0.91, 0.52, 0.93, 0.95]):  # 0.91, 0.93, 0.95 all land in bucket 9
+        assert buf.add(theta(i), r)
+    assert [e.ret for e in buf.buckets[9]] == [0.93, 0.95]  # 0.91 made room for 0.95
+    assert [int(e.theta[0]) for e in buf.entries] == [1, 2, 3]  # gone from the arrival order too
+    np.testing.assert_allclose(
+        buf.probabilities(),
+        [math.exp(-0.3), 0.5, 0.5]
+        / np.array([math.exp(-0.3) + 1, math.exp(-0.3) + 1, math.exp(-0.3) + 1]),
+    )
+    copy = BucketBuffer(n_buckets=10, bucket_capacity=2, rule="newest")
+    copy.load_state_dict(buf.state_dict())
+    np.testing.assert_allclose(copy.probabilities(), buf.probabilities())
+    with pytest.raises(ValueError, match="unknown bucket rule"):
+        BucketBuffer(rule="last")
+
+
 def test_sampling_frequencies_follow_the_probabilities():
     buf = BucketBuffer(n_buckets=10, bucket_capacity=2)
     for i, r in enumerate([0.01, 0.02, 0.55, 0.95]):

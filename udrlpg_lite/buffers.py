@@ -144,8 +144,11 @@ class BucketBuffer(ReplayBuffer):
 
     Returns are expected scaled to [0, 1] (below 0 they fall in bucket 0). ``n_buckets`` equal-width
     buckets cover [0, 1]; a return above 1 lands in a further bucket of the same width (the range grows
-    as needed). A bucket holds at most ``bucket_capacity`` policies: the first arrivals stay and later
-    ones are dropped. Over all buckets at most ``capacity`` policies are kept, the oldest leaving first.
+    as needed). A bucket holds at most ``bucket_capacity`` policies. When a full bucket gets a new
+    arrival, ``rule`` decides: ``first`` (the authors' code) keeps the first arrivals and drops the
+    newcomer; ``newest`` (our ablation) drops the bucket's oldest policy and keeps the newcomer, so a
+    bucket keeps tracking what the current generator produces. Over all buckets at most ``capacity``
+    policies are kept, the oldest leaving first.
     """
 
     def __init__(
@@ -155,9 +158,13 @@ class BucketBuffer(ReplayBuffer):
         capacity: int = 10_000,
         weighting: str = "exp",
         scale: float = 0.3,
+        rule: str = "first",
     ) -> None:
         super().__init__(capacity)
         bucket_weights(1, weighting)  # validates the strategy name early
+        if rule not in ("first", "newest"):
+            raise ValueError(f"unknown bucket rule {rule!r}; use first or newest")
+        self.rule = rule
         self.width = 1.0 / n_buckets
         self.bucket_capacity = bucket_capacity
         self.weighting = weighting
@@ -170,7 +177,9 @@ class BucketBuffer(ReplayBuffer):
     def _admit(self, entry: Entry) -> bool:
         bucket = self.buckets.setdefault(self.bucket_of(entry.ret), [])
         if len(bucket) >= self.bucket_capacity:
-            return False
+            if self.rule == "first":
+                return False
+            self.entries.remove(bucket.pop(0))  # "newest": the bucket's oldest makes room
         bucket.append(entry)
         return True
 

@@ -66,6 +66,7 @@ class UDRLPGConfig:
     weight_scale: float = 0.3  # the 0.3 of w_k = exp(0.3 (k - K))
     n_buckets: int = 800
     bucket_capacity: int = 2
+    bucket_rule: str = "first"  # full bucket: keep the first arrivals (authors) or the newest
     buffer_capacity: int = 10_000
     generator: str = "udrlpg"  # generator preset (generator.PRESETS)
     hidden: tuple[int, ...] = (256, 256)  # policy hidden layers
@@ -100,6 +101,7 @@ class UDRLPGConfig:
                 self.buffer_capacity,
                 self.weighting,
                 self.weight_scale,
+                self.bucket_rule,
             )
         if self.buffer == "fifo":
             return FIFOBuffer(self.buffer_capacity)
