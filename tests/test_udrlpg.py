@@ -1,5 +1,7 @@
 """UDRLPG's loop: warm-up, hindsight storage, commands, step accounting, determinism, resume."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -109,6 +111,9 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert [{k: v for k, v in r.items() if k != "wall_time_s"} for r in resumed] == strip
     for name in ("metrics.csv", "manifest.json", "curve.png", "checkpoint.pt"):
         assert (tmp_path / "cut" / name).exists()
+    segments = json.loads((tmp_path / "cut" / "manifest.json").read_text())["segments"]
+    assert len(segments) == 2 and segments[0]["from_env_steps"] == 0  # two processes trained it
+    assert 0 < segments[1]["from_env_steps"] < 1500
 
 
 def test_export_then_load_generates_the_same_policies(tmp_path):

@@ -129,6 +129,8 @@ class Run:
         preset = dataclasses.replace(env_preset(settings["env"]), eval_every=settings["eval_every"])
         self.algo = ALGORITHMS[settings["algo"]].cls(settings["env"], preset, settings["seed"], config)
         self.commit = _commit()  # the code this process runs, read when it starts
+        # one entry per process that trained this run: its commit and the env step it started at
+        self.segments: list[dict] = []
         self.rows: list[dict] = []
         self.wall_time_s = 0.0
         self.next_eval = 0
@@ -187,12 +189,14 @@ class Run:
                     f"checkpoint {path} is corrupt or unreadable ({type(e).__name__})"
                 ) from None
             run.rows, run.wall_time_s = state["rows"], state["wall_time_s"]
+            run.segments = state.get("segments", [])
             run.next_eval = state["next_eval"]
         return run
 
     # --- the loop -------------------------------------------------------------------------------
     def train(self, checkpoint_every_s: float = 60.0, progress: bool = True) -> list[dict]:
         algo, steps = self.algo, self.settings["steps"]
+        self.segments.append({"commit": self.commit, "from_env_steps": algo.env_steps})
         start = time.perf_counter() - self.wall_time_s
         last_checkpoint = time.perf_counter()
         title = f"{self.settings['algo']} on {self.settings['env']}"
@@ -238,6 +242,7 @@ class Run:
             "rows": self.rows,
             "wall_time_s": self.wall_time_s,
             "next_eval": self.next_eval,
+            "segments": self.segments,
         }
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
@@ -249,6 +254,7 @@ class Run:
         manifest = {
             "command": self.settings["command"],
             "commit": self.commit,
+            "segments": self.segments,  # a resumed run lists each process's commit
             "device": _device_description(),
             "algo": self.settings["algo"],
             "env": self.settings["env"],
