@@ -8,27 +8,37 @@ PolicySpec's default (256, 256) tanh hidden layers and torch.nn.Linear's default
 (b) ``gymnasium.make(env_id)`` stepped n_steps times with one batch-1 MLP forward per step,
     resetting when an episode ends and taking the next policy for the next episode,
 (c) ``mujoco.mj_step`` on one MjData, frame_skip substeps per env-step and zero control, no policy
-    and no Python env logic (MuJoCo engine envs only): what one thread of physics alone can do.
+    and no Python env logic (MuJoCo engine envs only): what one thread of physics alone can do;
+(d) where the gpu extra is installed (MuJoCo engine envs only), the GPU back end
+    (``envs/gpu_backend.py``) as (a), for several numbers of worlds: 1k, 4k and 16k on a CUDA GPU;
+    64 and 256 on warp's CPU device, which runs the GPU code path but launches every kernel from
+    Python (~20 ms per physics step of a few worlds) and is timed only to show its cost.
 
-Each is measured REPEATS times, interleaved so that load from other processes hits all three alike,
-and the best rate of each is reported (as ``timeit`` does). Every engine repeat plays the same
-episodes (same seed), so its env-step count is the same.
+Each of (a)-(c) is measured REPEATS times, interleaved so that load from other processes hits all
+three alike, and the best rate of each is reported (as ``timeit`` does); (d) follows, best of
+REPEATS for each number of worlds on a GPU, once on warp's CPU device. Every engine repeat plays
+the same episodes (same seed), so its env-step count is the same.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import gymnasium
 import mujoco
 import torch
 
-from udrlpg_lite.envs import make_evaluator
+from udrlpg_lite.envs import ENGINE_ENVS, Evaluator, make_evaluator, require_gpu_backend
 from udrlpg_lite.envs.mujoco_batch import DEFAULT_NTHREAD, TASKS, MujocoBatchEvaluator
 from udrlpg_lite.policy import PolicySpec, PopulationPolicy
 
 TORCH_THREADS = 1  # a small MLP gains nothing from a second thread and suffers if that core is busy
 REPEATS = 3
+# (d) per device: numbers of worlds (a GPU needs thousands to be busy) and repeats (warp's CPU device
+# takes ~35 s for 256 Hopper worlds and is timed only to show its cost: once)
+GPU_BACKEND_WORLDS = {"cuda": (1024, 4096, 16384), "cpu": (64, 256)}
+GPU_BACKEND_REPEATS = {"cuda": REPEATS, "cpu": 1}
 
 
 def _random_policies(spec: PolicySpec, n: int, seed: int) -> torch.Tensor:
@@ -41,9 +51,8 @@ def _random_policies(spec: PolicySpec, n: int, seed: int) -> torch.Tensor:
     return torch.cat(layers, dim=1)
 
 
-def _engine_rate(env_id: str, n_policies: int, seed: int) -> tuple[float, int]:
+def _engine_rate(evaluator: Evaluator, n_policies: int, seed: int) -> tuple[float, int]:
     """(env-steps/s, env-steps) of one evaluate call on n_policies random policies."""
-    evaluator = make_evaluator(env_id, seed=seed)
     spec = PolicySpec(evaluator.obs_dim, evaluator.act_dim, act_bound=evaluator.act_bound)
     policy = PopulationPolicy(spec, _random_policies(spec, n_policies, seed))
     start = time.perf_counter()
@@ -90,22 +99,70 @@ def _mj_step_rate(env_id: str, n_steps: int) -> float:
     return n_steps / (time.perf_counter() - start)
 
 
-def run(env_id: str = "Hopper-v5", n_policies: int = 256, n_steps: int = 1000, seed: int = 0) -> dict:
-    """Time (a) the evaluator, (b) gymnasium's single env, (c) raw mj_step; print and return them.
+def gpu_backend_device(device: str) -> str | None:
+    """Where (d) runs for --device auto/cpu/cuda: "cuda", "cpu" (warp's CPU device) or None.
 
-    n_steps is the number of env-steps of the gymnasium and raw mj_step runs. The last printed line
-    is ``speed ratio engine/gymnasium: X``.
+    auto: the GPU when the gpu extra is installed and a CUDA GPU is visible, else (d) is skipped;
+    cuda: the GPU; cpu: warp's CPU device, slow, timed only on request. cuda or cpu without what
+    they need is a one-line ValueError.
     """
+    if device == "cuda":
+        require_gpu_backend(device)
+        return "cuda"
+    installed = importlib.util.find_spec("mujoco_warp") is not None
+    if device == "cpu":
+        if not installed:
+            raise ValueError(
+                "--device cpu times the GPU back end on warp's CPU device: it needs the "
+                "gpu extra (pip install -e .[gpu])"
+            )
+        return "cpu"
+    if not installed:
+        return None
+    from udrlpg_lite.envs.gpu_backend import gpu_available
+
+    return "cuda" if gpu_available() else None
+
+
+def _gpu_backend_rates(env_id: str, device: str, seed: int) -> dict[int, tuple[float, int]]:
+    """(d): {worlds: (env-steps/s, env-steps)} of the GPU back end on device, best of its repeats."""
+    from udrlpg_lite.envs.gpu_backend import WarpEvaluator
+
+    rates = {}
+    for n in GPU_BACKEND_WORLDS[device]:
+        runs = [
+            _engine_rate(WarpEvaluator(env_id, seed=seed, device=device), n, seed)
+            for _ in range(GPU_BACKEND_REPEATS[device])
+        ]
+        rates[n] = max(runs)
+    return rates
+
+
+def run(
+    env_id: str = "Hopper-v5",
+    n_policies: int = 256,
+    n_steps: int = 1000,
+    seed: int = 0,
+    device: str = "auto",
+) -> dict:
+    """Time (a) the evaluator, (b) gymnasium's single env, (c) raw mj_step, (d) the GPU back end.
+
+    n_steps is the number of env-steps of the gymnasium and raw mj_step runs. device (auto, cpu or
+    cuda) says whether and where (d) runs, see ``gpu_backend_device``. Prints the rates and returns
+    them; the last printed line is ``speed ratio engine/gymnasium: X``.
+    """
+    gpu_device = gpu_backend_device(device) if env_id in ENGINE_ENVS else None
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(TORCH_THREADS)
     engine = gym_rate = raw = 0.0
     try:
         for _ in range(REPEATS):
-            rate, engine_steps = _engine_rate(env_id, n_policies, seed)
+            rate, engine_steps = _engine_rate(make_evaluator(env_id, seed=seed), n_policies, seed)
             engine = max(engine, rate)
             gym_rate = max(gym_rate, _gymnasium_rate(env_id, n_steps, seed))
             if env_id in TASKS:
                 raw = max(raw, _mj_step_rate(env_id, n_steps))
+        gpu_rates = {} if gpu_device is None else _gpu_backend_rates(env_id, gpu_device, seed)
     finally:
         torch.set_num_threads(previous_threads)
     engine_threads = DEFAULT_NTHREAD if env_id in TASKS else 1
@@ -120,6 +177,10 @@ def run(env_id: str = "Hopper-v5", n_policies: int = 256, n_steps: int = 1000, s
     if env_id in TASKS:
         print(f"  raw mj_step, 1 MjData, no policy     {raw:>10.0f}")
         print(f"engine / raw mj_step: {engine / raw:.2f} (engine on {engine_threads} thread(s))")
+    if gpu_rates:
+        print(f"GPU back end (MuJoCo Warp), {gpu_device} device:")
+    for n, (rate, steps) in gpu_rates.items():
+        print(f"  {f'{n} worlds':<36}{rate:>10.0f}   ({steps} env-steps per run)")
     print(f"speed ratio engine/gymnasium: {ratio:.2f}")
     return {
         "env_id": env_id,
@@ -130,5 +191,7 @@ def run(env_id: str = "Hopper-v5", n_policies: int = 256, n_steps: int = 1000, s
         "gymnasium_steps_per_s": gym_rate,
         "mj_step_steps_per_s": raw if env_id in TASKS else None,
         "torch_threads": TORCH_THREADS,
+        "gpu_backend_device": gpu_device,
+        "gpu_backend_steps_per_s": {n: rate for n, (rate, _) in gpu_rates.items()},
         "ratio": ratio,
     }

@@ -6,6 +6,7 @@ Examples:
   python -m udrlpg_lite resume runs/swimmer-s1
   python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
   python -m udrlpg_lite bench --env Hopper-v5
+  python -m udrlpg_lite bench --device cuda                   # also the GPU back end (gpu extra)
 Errors in the input (unknown env, sigma <= 0, unwritable --out, corrupt checkpoint, ...) end the
 program with one line ``error: ...`` and exit status 2.
 """
@@ -84,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--env", default="Hopper-v5")
     bench.add_argument("--policies", type=int, default=256)
     bench.add_argument("--steps", type=int, default=1000)
+    bench.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="also time the GPU back end (gpu extra): auto = on a visible CUDA GPU, else not; "
+        "cuda = on the GPU; cpu = on warp's CPU device (slow, for checking)",
+    )
 
     for p in (train, resume, export, bench):
         p.add_argument(
@@ -104,7 +112,7 @@ def run_cli(argv: list[str] | None = None) -> None:
     if args.cmd == "bench":
         from . import bench
 
-        bench.run(args.env, n_policies=args.policies, n_steps=args.steps)
+        bench.run(args.env, n_policies=args.policies, n_steps=args.steps, device=args.device)
         return
 
     from .runner import Run

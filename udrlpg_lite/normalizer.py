@@ -47,8 +47,8 @@ class RunningNorm:
         self.count = total
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        mean = torch.as_tensor(self.mean, dtype=obs.dtype)
-        std = torch.as_tensor(self.std, dtype=obs.dtype)
+        mean = torch.as_tensor(self.mean, dtype=obs.dtype, device=obs.device)
+        std = torch.as_tensor(self.std, dtype=obs.dtype, device=obs.device)
         return (obs - mean) / std
 
     def state_dict(self) -> dict:

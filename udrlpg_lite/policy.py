@@ -86,7 +86,9 @@ class PopulationPolicy:
 
     def __call__(self, obs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         if self._rows is not rows:
-            full = rows.numel() == len(self) and bool((rows == torch.arange(len(self))).all())
+            full = rows.numel() == len(self) and bool(
+                (rows == torch.arange(len(self), device=rows.device)).all()
+            )
             self._theta_rows = self.theta if full else self.theta[rows]
             self._rows = rows
         with torch.no_grad():

@@ -9,6 +9,9 @@ episode does: at termination, or at truncation by the ``TimeLimit`` wrapper afte
   ``mujoco.batch.Batch``, which steps many simulations of one model on a thread pool and
   reproduces gymnasium's observations, rewards and terminations exactly;
 * ``gym_vector``: any other registered gymnasium env, through a ``gymnasium.vector.SyncVectorEnv``.
+
+The MuJoCo engine's envs also run on a GPU (``gpu_backend``, MuJoCo Warp; the optional ``gpu``
+extra), chosen with ``make_evaluator(..., device="cuda")``.
 """
 
 from __future__ import annotations
@@ -76,17 +79,26 @@ class Evaluator(Protocol):
 
 
 def make_evaluator(
-    env_id: str, *, seed: int = 0, survival_bonus: bool = True, nthread: int | None = None
+    env_id: str,
+    *,
+    seed: int = 0,
+    survival_bonus: bool = True,
+    nthread: int | None = None,
+    device: str | None = None,
 ) -> Evaluator:
     """The evaluator for a gymnasium env id: the MuJoCo engine if it has the env, else gymnasium.
 
     seed seeds the evaluator's random generator once; the same seed and the same sequence of
     calls give identical results. survival_bonus=False drops the reward paid for staying alive
     (Hopper-v5's healthy_reward) and is a no-op for envs without one. nthread is the MuJoCo
-    engine's thread count (None: its default); the gymnasium fallback ignores it.
+    engine's thread count (None: its default); the gymnasium fallback ignores it. device None or
+    "cpu" runs on the CPU as above; "cuda" (or "cuda:N") runs a MuJoCo engine env on the GPU back
+    end, which needs the gpu extra and a CUDA GPU (one clear ValueError otherwise).
     """
     if env_id not in gymnasium.envs.registry:
         raise ValueError(f"unknown environment id {env_id!r}: not in gymnasium's registry")
+    if device is not None and device != "cpu":
+        return _gpu_evaluator(env_id, seed=seed, survival_bonus=survival_bonus, device=device)
     if env_id in ENGINE_ENVS:
         from udrlpg_lite.envs.mujoco_batch import MujocoBatchEvaluator
 
@@ -94,3 +106,25 @@ def make_evaluator(
     from udrlpg_lite.envs.gym_vector import GymVectorEvaluator
 
     return GymVectorEvaluator(env_id, seed=seed)
+
+
+def require_gpu_backend(device: str) -> None:
+    """Raise a one-line ValueError unless device ("cuda" or "cuda:N") can run the GPU back end."""
+    if not device.startswith("cuda"):
+        raise ValueError(f"unknown device {device!r}: choose cpu or cuda")
+    try:
+        from udrlpg_lite.envs.gpu_backend import gpu_available
+    except ImportError:
+        raise ValueError(f"device {device!r} needs the gpu extra: pip install -e .[gpu]") from None
+    if not gpu_available():
+        raise ValueError(f"device {device!r} needs a CUDA GPU; warp and torch see none")
+
+
+def _gpu_evaluator(env_id: str, *, seed: int, survival_bonus: bool, device: str) -> Evaluator:
+    """make_evaluator's GPU back end, with one-line errors for what it cannot do here."""
+    if env_id not in ENGINE_ENVS:
+        raise ValueError(f"device {device!r} runs only {', '.join(ENGINE_ENVS)}, not {env_id}")
+    require_gpu_backend(device)
+    from udrlpg_lite.envs.gpu_backend import WarpEvaluator
+
+    return WarpEvaluator(env_id, seed=seed, survival_bonus=survival_bonus, device=device)

@@ -15,6 +15,10 @@ bit):
 
 Only the simulations still running are stepped: ``Batch.step`` takes their ids, so a finished
 episode costs nothing further.
+
+The task formulas are written once for numpy arrays and torch tensors alike (``_xp`` picks the
+namespace), so the GPU back end (``gpu_backend.py``) computes the same observations, rewards and
+terminations on the device; ``MujocoEvaluatorBase`` is what both back ends share.
 """
 
 from __future__ import annotations
@@ -42,19 +46,31 @@ DEFAULT_NTHREAD = (
 )
 
 
-def _control_cost(weight: float, action: np.ndarray) -> np.ndarray:
+# The task formulas take numpy arrays (this engine) or torch tensors (the GPU back end) and use only
+# functions both namespaces spell alike: xp.concatenate(..., axis=), xp.clip, xp.sum(..., axis=), ...
+Array = np.ndarray | torch.Tensor
+
+
+def _xp(array: Array):
+    """The array namespace of array: torch for a tensor, else numpy."""
+    return torch if isinstance(array, torch.Tensor) else np
+
+
+def _control_cost(weight: float, action: Array) -> Array:
     """weight * sum(action^2) per row, computed like gymnasium's ``control_cost``.
 
     gymnasium squares and sums the action it was given in that action's dtype; for the float32
     actions a policy emits the cost is float32, and it is kept so for bit-exact rewards.
     """
-    return weight * np.sum(np.square(action), axis=1)
+    xp = _xp(action)
+    return weight * xp.sum(xp.square(action), axis=1)
 
 
 class _Task(ABC):
     """What a gymnasium v5 env adds to its MuJoCo model: observation, reward and termination.
 
-    Arrays hold one row per episode: qpos [k, nq], qvel [k, nv], action [k, nu] (float32).
+    Arrays hold one row per episode: qpos [k, nq], qvel [k, nv], action [k, nu] (float32); all
+    numpy arrays, or all torch tensors on one device. Results are in the namespace of the inputs.
     """
 
     xml_file: str
@@ -62,20 +78,20 @@ class _Task(ABC):
     reset_noise_scale: float
 
     @abstractmethod
-    def observe(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
-        """The env's ``_get_obs``: float64 [k, obs_dim]."""
+    def observe(self, qpos: Array, qvel: Array) -> Array:
+        """The env's ``_get_obs``: [k, obs_dim], in the dtype of qpos (float64 in this engine)."""
 
     @abstractmethod
     def reward_and_termination(
         self,
-        x_before: np.ndarray,
-        qpos: np.ndarray,
-        qvel: np.ndarray,
-        action: np.ndarray,
+        x_before: Array,
+        qpos: Array,
+        qvel: Array,
+        action: Array,
         dt: float,
         survival_bonus: bool,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Reward (float64 [k]) and terminated (bool [k]) of a step, from the state after it.
+    ) -> tuple[Array, Array]:
+        """Reward ([k]; float64 here) and terminated (bool [k]) of a step, from the state after it.
 
         x_before is qpos[:, 0] before the step, for the forward velocity.
         """
@@ -88,13 +104,14 @@ class _InvertedPendulum(_Task):
     frame_skip = 2
     reset_noise_scale = 0.01
 
-    def observe(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
-        return np.concatenate([qpos, qvel], axis=1)
+    def observe(self, qpos: Array, qvel: Array) -> Array:
+        return _xp(qpos).concatenate([qpos, qvel], axis=1)
 
     def reward_and_termination(self, x_before, qpos, qvel, action, dt, survival_bonus):
+        xp = _xp(qpos)
         obs = self.observe(qpos, qvel)
-        terminated = ~np.isfinite(obs).all(axis=1) | (np.abs(obs[:, 1]) > 0.2)
-        return (~terminated).astype(np.float64), terminated
+        terminated = ~xp.isfinite(obs).all(axis=1) | (xp.abs(obs[:, 1]) > 0.2)
+        return xp.where(terminated, 0.0, 1.0), terminated
 
 
 class _Swimmer(_Task):
@@ -106,14 +123,14 @@ class _Swimmer(_Task):
     forward_reward_weight = 1.0
     ctrl_cost_weight = 1e-4
 
-    def observe(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
-        return np.concatenate([qpos[:, 2:], qvel], axis=1)
+    def observe(self, qpos: Array, qvel: Array) -> Array:
+        return _xp(qpos).concatenate([qpos[:, 2:], qvel], axis=1)
 
     def reward_and_termination(self, x_before, qpos, qvel, action, dt, survival_bonus):
         x_velocity = (qpos[:, 0] - x_before) / dt
         forward_reward = self.forward_reward_weight * x_velocity
         reward = forward_reward - _control_cost(self.ctrl_cost_weight, action)
-        return reward, np.zeros(len(qpos), dtype=bool)
+        return reward, _xp(qpos).zeros_like(reward, dtype=bool)
 
 
 class _Hopper(_Task):
@@ -132,12 +149,13 @@ class _Hopper(_Task):
     ctrl_cost_weight = 1e-3
     healthy_reward = 1.0
 
-    def observe(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
-        return np.concatenate([qpos[:, 1:], np.clip(qvel, -10, 10)], axis=1)
+    def observe(self, qpos: Array, qvel: Array) -> Array:
+        xp = _xp(qpos)
+        return xp.concatenate([qpos[:, 1:], xp.clip(qvel, -10, 10)], axis=1)
 
     @staticmethod
-    def is_healthy(qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
-        state = np.concatenate([qpos[:, 2:], qvel], axis=1)
+    def is_healthy(qpos: Array, qvel: Array) -> Array:
+        state = _xp(qpos).concatenate([qpos[:, 2:], qvel], axis=1)
         healthy_state = ((-100.0 < state) & (state < 100.0)).all(axis=1)
         z, angle = qpos[:, 1], qpos[:, 2]
         healthy_z = (0.7 < z) & (z < np.inf)
@@ -161,23 +179,18 @@ TASKS: dict[str, _Task] = {
 }
 
 
-class MujocoBatchEvaluator:
-    """Evaluator (see ``udrlpg_lite.envs.Evaluator``) on a ``mujoco.batch.Batch``."""
+class MujocoEvaluatorBase:
+    """What the MuJoCo back ends share: model, task, spaces and the stream of initial states.
 
-    def __init__(
-        self,
-        env_id: str,
-        *,
-        seed: int = 0,
-        survival_bonus: bool = True,
-        nthread: int | None = None,
-    ) -> None:
+    A subclass adds ``evaluate`` (see ``udrlpg_lite.envs.Evaluator``) on its simulator.
+    """
+
+    def __init__(self, env_id: str, *, seed: int = 0, survival_bonus: bool = True) -> None:
         if env_id not in TASKS:
             raise ValueError(f"the MuJoCo engine has no env {env_id!r}; it has {sorted(TASKS)}")
         self.env_id = env_id
         self.task = TASKS[env_id]
         self.survival_bonus = survival_bonus
-        self.nthread = DEFAULT_NTHREAD if nthread is None else nthread
         self.model = mujoco.MjModel.from_xml_path(os.path.join(ASSETS, self.task.xml_file))
         self.dt = self.model.opt.timestep * self.task.frame_skip  # MujocoEnv.dt
         self.init_qpos = self.model.qpos0.copy()  # what MjData starts from, as in MujocoEnv
@@ -190,13 +203,14 @@ class MujocoBatchEvaluator:
         self.discrete = False
         self.max_episode_steps: int = gymnasium.envs.registry[env_id].max_episode_steps
         self.rng = np.random.default_rng(seed)  # as gymnasium's env.reset(seed=seed) seeds
-        self._batch: Batch | None = None
 
-    def _simulations(self, n: int) -> Batch:
-        """A batch of at least n simulations, kept between calls; the first n are used."""
-        if self._batch is None or self._batch.nsim < n:
-            self._batch = Batch(self.model, n, nthread=self.nthread)
-        return self._batch
+    @staticmethod
+    def _check_arguments(n: int, normalizer: RunningNorm | None, update_normalizer: bool) -> None:
+        """The argument checks of ``evaluate``."""
+        if n < 1:
+            raise ValueError(f"need at least one episode, got n={n}")
+        if update_normalizer and normalizer is None:
+            raise ValueError("update_normalizer=True needs a normalizer")
 
     def _initial_states(
         self, n: int, given: tuple[np.ndarray, np.ndarray] | None
@@ -217,6 +231,28 @@ class MujocoBatchEvaluator:
         noise = self.rng.uniform(low=-s, high=s, size=(n, nq + nv))
         return self.init_qpos + noise[:, :nq], self.init_qvel + noise[:, nq:]
 
+
+class MujocoBatchEvaluator(MujocoEvaluatorBase):
+    """Evaluator (see ``udrlpg_lite.envs.Evaluator``) on a ``mujoco.batch.Batch``."""
+
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        seed: int = 0,
+        survival_bonus: bool = True,
+        nthread: int | None = None,
+    ) -> None:
+        super().__init__(env_id, seed=seed, survival_bonus=survival_bonus)
+        self.nthread = DEFAULT_NTHREAD if nthread is None else nthread
+        self._batch: Batch | None = None
+
+    def _simulations(self, n: int) -> Batch:
+        """A batch of at least n simulations, kept between calls; the first n are used."""
+        if self._batch is None or self._batch.nsim < n:
+            self._batch = Batch(self.model, n, nthread=self.nthread)
+        return self._batch
+
     def evaluate(
         self,
         policy: Policy,
@@ -227,10 +263,7 @@ class MujocoBatchEvaluator:
         initial_state: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Rollouts:
         """Run episode i with policy row i, i < n, until each terminates or is truncated."""
-        if n < 1:
-            raise ValueError(f"need at least one episode, got n={n}")
-        if update_normalizer and normalizer is None:
-            raise ValueError("update_normalizer=True needs a normalizer")
+        self._check_arguments(n, normalizer, update_normalizer)
         task = self.task
         qpos0, qvel0 = self._initial_states(n, initial_state)
         sim = self._simulations(n)

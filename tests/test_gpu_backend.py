@@ -1,0 +1,166 @@
+"""The GPU back end (MuJoCo Warp) against the CPU engine, on warp's CPU device.
+
+Both engines play the same episodes: same seed, hence the same initial states, and the same
+deterministic MLP policies. MJWarp computes in float32 and the CPU engine in float64, so observations,
+returns and normaliser statistics are compared to float32 tolerance; lengths and terminations
+exactly. Episodes are truncated at 100 steps to keep the file fast (warp's CPU device launches every
+kernel from Python: ~20 ms per physics step). Without the gpu extra the simulator tests skip.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from udrlpg_lite.envs import ENGINE_ENVS, Rollouts, make_evaluator
+from udrlpg_lite.envs.mujoco_batch import MujocoBatchEvaluator
+from udrlpg_lite.normalizer import RunningNorm
+from udrlpg_lite.policy import PolicySpec, PopulationPolicy
+
+N_WORLDS = 4
+N_STEPS = 100  # episodes truncated here, in both engines
+SEED = 7
+# float32 physics against float64: returns and statistics to 1e-4; the normalised policy inputs,
+# divided by stds as small as 1e-2 after up to 400 physics steps, to 1e-3 (Swimmer: 2.3e-4)
+RTOL, ATOL = 1e-4, 1e-4
+OBS_ATOL = 1e-3
+
+
+@pytest.fixture(scope="module")
+def gpu_backend():
+    """The gpu_backend module, or a skip where the gpu extra is not installed."""
+    pytest.importorskip("mujoco_warp")
+    from udrlpg_lite.envs import gpu_backend
+
+    return gpu_backend
+
+
+class RecordingPolicy:
+    """A PopulationPolicy that records what it is called with: (obs, rows) at every step."""
+
+    def __init__(self, spec: PolicySpec, theta: torch.Tensor) -> None:
+        self.policy = PopulationPolicy(spec, theta)
+        self.calls: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __call__(self, obs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        self.calls.append((obs.cpu().numpy().copy(), rows.cpu().numpy().copy()))
+        return self.policy(obs, rows)
+
+
+def _policy(evaluator, scale: float = 0.3) -> RecordingPolicy:
+    """N_WORLDS small random tanh MLPs (one hidden layer of 16), the same for every evaluator.
+
+    The weights lie on the evaluator's torch device (the CPU engine's: the CPU).
+    """
+    spec = PolicySpec(evaluator.obs_dim, evaluator.act_dim, (16,), evaluator.act_bound)
+    theta = scale * torch.randn(N_WORLDS, spec.n_params, generator=torch.Generator().manual_seed(0))
+    return RecordingPolicy(spec, theta.to(getattr(evaluator, "device", "cpu")))
+
+
+def _play(evaluator, **kwargs) -> tuple[Rollouts, RecordingPolicy]:
+    """One evaluate call of N_WORLDS episodes truncated at N_STEPS steps."""
+    evaluator.max_episode_steps = N_STEPS
+    policy = _policy(evaluator)
+    return evaluator.evaluate(policy, N_WORLDS, **kwargs), policy
+
+
+def _assert_rollouts_match(gpu: Rollouts, cpu: Rollouts) -> None:
+    np.testing.assert_array_equal(gpu.lengths, cpu.lengths)
+    np.testing.assert_array_equal(gpu.terminated, cpu.terminated)
+    np.testing.assert_allclose(gpu.returns, cpu.returns, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("env_id", ENGINE_ENVS)
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_gpu_backend_matches_cpu_engine(gpu_backend, device, env_id):
+    """Per-step policy inputs, returns, lengths, terminations and normaliser statistics."""
+    if device == "cuda" and not gpu_backend.gpu_available():
+        pytest.skip("no CUDA GPU")
+    cpu = MujocoBatchEvaluator(env_id, seed=SEED, nthread=1)
+    gpu = gpu_backend.WarpEvaluator(env_id, seed=SEED, device=device)
+    norms = {name: RunningNorm(cpu.obs_dim) for name in ("cpu", "gpu")}
+    cpu_out, cpu_policy = _play(cpu, normalizer=norms["cpu"], update_normalizer=True)
+    gpu_out, gpu_policy = _play(gpu, normalizer=norms["gpu"], update_normalizer=True)
+
+    _assert_rollouts_match(gpu_out, cpu_out)
+    assert gpu.rng.bit_generator.state == cpu.rng.bit_generator.state  # same draws of initial states
+    # The policy saw the same (normalised) observations at every step of every running episode. The
+    # GPU back end calls it on every row; the CPU engine on a shrinking set of rows.
+    assert len(gpu_policy.calls) == len(cpu_policy.calls) == cpu_out.lengths.max()
+    for t, ((gpu_obs, gpu_rows), (cpu_obs, cpu_rows)) in enumerate(
+        zip(gpu_policy.calls, cpu_policy.calls), start=1
+    ):
+        np.testing.assert_array_equal(gpu_rows, np.arange(N_WORLDS))
+        running = cpu_out.lengths[cpu_rows] >= t
+        np.testing.assert_allclose(
+            gpu_obs[cpu_rows[running]], cpu_obs[running], atol=OBS_ATOL, err_msg=f"step {t}"
+        )
+    assert norms["gpu"].count == norms["cpu"].count == cpu_out.lengths.sum()
+    np.testing.assert_allclose(norms["gpu"].mean, norms["cpu"].mean, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(norms["gpu"].std, norms["cpu"].std, rtol=RTOL, atol=ATOL)
+
+
+def test_gpu_backend_hopper_termination_and_survival_bonus(gpu_backend):
+    """Given initial states, Hopper episodes end as in the CPU engine, with and without the bonus."""
+    rng = np.random.default_rng(1)
+    probe = MujocoBatchEvaluator("Hopper-v5")
+    qpos = probe.init_qpos + rng.uniform(-0.05, 0.05, (N_WORLDS, probe.model.nq))
+    qvel = rng.uniform(-0.5, 0.5, (N_WORLDS, probe.model.nv))
+    out = {}
+    for bonus in (True, False):
+        for name, evaluator in (
+            ("cpu", MujocoBatchEvaluator("Hopper-v5", survival_bonus=bonus, nthread=1)),
+            ("gpu", gpu_backend.WarpEvaluator("Hopper-v5", survival_bonus=bonus, device="cpu")),
+        ):
+            out[name, bonus] = _play(evaluator, initial_state=(qpos, qvel))[0]
+    for bonus in (True, False):
+        _assert_rollouts_match(out["gpu", bonus], out["cpu", bonus])
+    with_bonus, without = out["gpu", True], out["gpu", False]
+    assert with_bonus.terminated.all() and (with_bonus.lengths < N_STEPS).all()  # all fell
+    # one healthy reward per step but the terminating one
+    healthy_steps = with_bonus.lengths - with_bonus.terminated
+    np.testing.assert_allclose(with_bonus.returns - without.returns, healthy_steps, atol=ATOL)
+
+
+def test_gpu_backend_selection():
+    """device None/"cpu" keeps the CPU engine; an unknown device or a non-engine env: ValueError."""
+    assert type(make_evaluator("Hopper-v5")) is MujocoBatchEvaluator
+    assert type(make_evaluator("Hopper-v5", device="cpu")) is MujocoBatchEvaluator
+    with pytest.raises(ValueError, match="unknown device"):
+        make_evaluator("Hopper-v5", device="tpu")
+    with pytest.raises(ValueError, match="runs only"):
+        make_evaluator("CartPole-v1", device="cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where no GPU is present")
+def test_gpu_backend_selection_cuda_without_gpu():
+    """make_evaluator(device="cuda") without a GPU (or the extra): one clear ValueError."""
+    with pytest.raises(ValueError, match="gpu extra|CUDA GPU"):
+        make_evaluator("Hopper-v5", device="cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where no GPU is present")
+def test_gpu_backend_bench_device_cuda_without_gpu(capsys):
+    """``bench --device cuda`` without a GPU (or the extra) ends with one error line, status 2."""
+    from udrlpg_lite.cli import main
+
+    assert main(["bench", "--device", "cuda"]) == 2
+    assert capsys.readouterr().err.startswith("error: device 'cuda' needs")
+
+
+def test_gpu_backend_bench_device_choice():
+    """bench times the GPU back end on a visible GPU by default, on warp's CPU device on request."""
+    from udrlpg_lite.bench import gpu_backend_device
+
+    if importlib.util.find_spec("mujoco_warp") is None:
+        assert gpu_backend_device("auto") is None
+        with pytest.raises(ValueError, match="gpu extra"):
+            gpu_backend_device("cpu")
+        return
+    from udrlpg_lite.envs.gpu_backend import gpu_available
+
+    assert gpu_backend_device("auto") == ("cuda" if gpu_available() else None)
+    assert gpu_backend_device("cpu") == "cpu"
