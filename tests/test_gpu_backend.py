@@ -162,5 +162,7 @@ def test_gpu_backend_bench_device_choice():
         return
     from udrlpg_lite.envs.gpu_backend import gpu_available
 
-    assert gpu_backend_device("auto") == ("cuda" if gpu_available() else None)
+    assert gpu_backend_device("auto") == (
+        "cuda" if torch.cuda.is_available() and gpu_available() else None
+    )
     assert gpu_backend_device("cpu") == "cpu"

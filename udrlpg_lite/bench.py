@@ -117,7 +117,7 @@ def gpu_backend_device(device: str) -> str | None:
                 "gpu extra (pip install -e .[gpu])"
             )
         return "cpu"
-    if not installed:
+    if not installed or not torch.cuda.is_available():  # (importing warp without a GPU warns)
         return None
     from udrlpg_lite.envs.gpu_backend import gpu_available
 
