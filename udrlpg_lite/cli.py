@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=["auto", "fp32", "bf16"],
         default=None,
-        help="matmul precision of generator updates (auto: bf16 where the CPU multiplies it natively)",
+        help="matmul precision of the network updates of udrlpg and gogepo "
+        "(auto: bf16 where the CPU multiplies it natively)",
     )
     train.add_argument(
         "--set",

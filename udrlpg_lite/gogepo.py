@@ -56,7 +56,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .algorithm import Algorithm
+from .algorithm import PRECISIONS, Algorithm, bf16_updates
 from .buffers import RecencyBuffer
 from .critic import ProbingCritic
 from .generator import PRESETS, PolicyGenerator
@@ -84,6 +84,7 @@ class GoGePoConfig:
     critic_hidden: tuple[int, ...] = (256, 256)  # hidden layers of the evaluator's MLP U
     n_probing: int = 200  # number of probing states
     eval_episodes: int = 10
+    precision: str = "auto"  # matmul precision of both updates: auto | fp32 | bf16 (algorithm.py)
 
     def __post_init__(self) -> None:
         checks = {
@@ -109,6 +110,8 @@ class GoGePoConfig:
                 raise ValueError(f"invalid {name} = {getattr(self, name)!r}")
         if self.generator not in PRESETS:
             raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}")
 
 
 @contextmanager
@@ -141,6 +144,7 @@ class GoGePo(Algorithm):
         self.command = 0.0  # scaled; Algorithm 1, line 1
         self.critic_loss = float("nan")
         self.generator_loss = float("nan")
+        self.bf16_updates = bf16_updates(config.precision)
 
     def to_commands(self, returns: torch.Tensor) -> torch.Tensor:
         """Returns [B] in the environment's units -> the scaled commands the generator reads."""
@@ -151,7 +155,9 @@ class GoGePo(Algorithm):
     def critic_step(self) -> float:
         """One Adam step on L_V(w) = mean_i (r_i - V_w(theta_i))^2 (Algorithm 1, lines 8-9)."""
         thetas, returns = self.buffer.sample(self.config.critic_batch, self.rng)
-        loss = F.mse_loss(self.critic(thetas), returns)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_updates):
+            predicted = self.critic(thetas)
+        loss = F.mse_loss(predicted.float(), returns)
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimizer.step()
@@ -165,8 +171,9 @@ class GoGePo(Algorithm):
         only rho changes.
         """
         _, returns = self.buffer.sample(self.config.generator_batch, self.rng)
-        with frozen(self.critic):
-            loss = F.mse_loss(self.critic(self.generator(self.to_commands(returns))), returns)
+        with frozen(self.critic), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_updates):
+            predicted = self.critic(self.generator(self.to_commands(returns)))
+        loss = F.mse_loss(predicted.float(), returns)
         self.generator_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.generator_optimizer.step()
@@ -225,6 +232,9 @@ class GoGePo(Algorithm):
         rollouts = self.rollout_eval(self.spec, thetas)
         per_command = rollouts.returns.reshape(len(commands), episodes)
         return per_command.mean(axis=1), per_command.std(axis=1)
+
+    def run_info(self) -> dict:
+        return {"update_precision": "bf16" if self.bf16_updates else "fp32"}
 
     def state_dict(self) -> dict:
         return super().state_dict() | {

@@ -23,31 +23,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algorithm import Algorithm
+from .algorithm import PRECISIONS, Algorithm, bf16_updates
 from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
 from .presets import EnvPreset, ReturnScale, env_preset
-
-
-def native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo.
-
-    There, bf16 autocast makes a generator update 2.5-4x faster; the test suite checks that its
-    gradient agrees with fp32 (cosine > 0.99), and fitting one target with the paper's learning rate
-    progressed identically to 5 digits over 300 updates in both precisions. Policies used in rollouts
-    are always generated in fp32.
-    """
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @dataclass(frozen=True)
@@ -90,8 +74,8 @@ class UDRLPGConfig:
             raise ValueError(f"unknown buffer {self.buffer!r}; use buckets, fifo or recency")
         if self.generator not in PRESETS:
             raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"unknown precision {self.precision!r}; use auto, fp32 or bf16")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}")
 
     def make_buffer(self) -> ReplayBuffer:
         if self.buffer == "buckets":
@@ -125,7 +109,7 @@ class UDRLPG(Algorithm):
         self.scale = ReturnScale(*preset.return_range)
         self.command = 0.0  # scaled; line 2 sets it after the warm-up
         self.last_loss = float("nan")
-        self.bf16_updates = config.precision == "bf16" or (config.precision == "auto" and native_bf16())
+        self.bf16_updates = bf16_updates(config.precision)
 
     # --- lines 5-6: one hindsight update --------------------------------------------------------
     def update(self) -> float:
