@@ -31,14 +31,19 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def check_precision(precision: str) -> None:
+    """A one-line ValueError unless ``precision`` is one of PRECISIONS (the configs' check)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
+
+
 def bf16_updates(precision: str) -> bool:
     """Whether the network updates of a run with this ``precision`` setting use bf16 autocast.
 
     ``auto`` picks bf16 where the CPU multiplies it natively (``native_bf16``), fp32 elsewhere; the
     forward passes inside the updates run in bf16, the losses and the optimiser states in fp32.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
+    check_precision(precision)
     return precision == "bf16" or (precision == "auto" and native_bf16())
 
 

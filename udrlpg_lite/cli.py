@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--population", type=int, default=None, help="rollouts per iteration")
     train.add_argument(
         "--precision",
-        choices=["auto", "fp32", "bf16"],
+        choices=["auto", "fp32", "bf16"],  # algorithm.PRECISIONS (not imported: keeps start-up light)
         default=None,
         help="matmul precision of the network updates of udrlpg and gogepo "
         "(auto: bf16 where the CPU multiplies it natively)",

@@ -56,7 +56,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .algorithm import PRECISIONS, Algorithm, bf16_updates
+from .algorithm import Algorithm, bf16_updates, check_precision
 from .buffers import RecencyBuffer
 from .critic import ProbingCritic
 from .generator import PRESETS, PolicyGenerator
@@ -110,8 +110,7 @@ class GoGePoConfig:
                 raise ValueError(f"invalid {name} = {getattr(self, name)!r}")
         if self.generator not in PRESETS:
             raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
 
 
 @contextmanager

@@ -3,8 +3,8 @@
 The book shows what "a policy that achieves return c" looks like by generating theta = G(c) and
 filming one episode. Rendering uses gymnasium's ``render_mode="rgb_array"`` (MuJoCo's renderer);
 on a machine without a display set ``MUJOCO_GL=egl`` (or ``osmesa``) before MuJoCo is first imported.
-The episode is played exactly as the evaluators play it: float32 observations normalised with the
-given (frozen) statistics, the policy's action applied as it is.
+The episode is played exactly as the evaluators play it: the float64 observations normalised with the
+given (frozen) statistics, cast to float32 for the policy, whose action is applied as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .normalizer import RunningNorm
-from .policy import PolicySpec, forward
+from .policy import PolicySpec, forward, unflatten
 
 
 def render_episode(
@@ -34,8 +34,7 @@ def render_episode(
     ``env.reset(seed=seed)`` and runs to termination or truncation.
     """
     theta = theta.detach().reshape(1, -1).to(torch.float32)
-    if theta.shape[1] != spec.n_params:
-        raise ValueError(f"theta has {theta.shape[1]} weights, the policy {spec} needs {spec.n_params}")
+    unflatten(spec, theta)  # validates the shape before an environment is made
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
     env = gymnasium.make(env_id, render_mode="rgb_array", width=width, height=height)

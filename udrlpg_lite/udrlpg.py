@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algorithm import PRECISIONS, Algorithm, bf16_updates
+from .algorithm import Algorithm, bf16_updates, check_precision
 from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
 from .presets import EnvPreset, ReturnScale, env_preset
@@ -74,8 +74,7 @@ class UDRLPGConfig:
             raise ValueError(f"unknown buffer {self.buffer!r}; use buckets, fifo or recency")
         if self.generator not in PRESETS:
             raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}; use {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
 
     def make_buffer(self) -> ReplayBuffer:
         if self.buffer == "buckets":
