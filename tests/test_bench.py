@@ -1,6 +1,8 @@
 """The benchmark's report: all three rates measured, ratios consistent, the promised last line."""
 
-from udrlpg_lite import bench
+import pytest
+
+from udrlpg_lite import bench, population_bench
 
 
 def test_bench_reports_the_three_rates_and_the_ratio_last(capsys):
@@ -11,3 +13,20 @@ def test_bench_reports_the_three_rates_and_the_ratio_last(capsys):
     assert result["ratio"] == result["engine_steps_per_s"] / result["gymnasium_steps_per_s"]
     assert lines[-1] == f"speed ratio engine/gymnasium: {result['ratio']:.2f}"
     assert any(line.startswith("engine / raw mj_step:") for line in lines)
+
+
+def test_bench_population_times_both_schedules(capsys):
+    """Both schedules train at least the asked steps; the printed speed-up is their rate ratio."""
+    timings = population_bench.run("InvertedPendulum-v5", population=4, steps=300, chunk_steps=100)
+    faithful, batched = timings[1], timings[4]
+    for timing in (faithful, batched):
+        assert timing.env_steps >= 300 and 0 < timing.rollout_seconds < timing.seconds
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.endswith(f"{batched.steps_per_s / faithful.steps_per_s:.2f}")
+
+
+def test_bench_population_rejects_bad_input():
+    with pytest.raises(ValueError, match="population training exists for udrlpg and gogepo"):
+        population_bench.run(algo="ars")
+    with pytest.raises(ValueError, match="at least 2"):
+        population_bench.run(population=1)

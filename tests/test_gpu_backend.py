@@ -21,6 +21,7 @@ from udrlpg_lite.normalizer import RunningNorm
 from udrlpg_lite.policy import PolicySpec, PopulationPolicy
 
 N_WORLDS = 4
+IP = "InvertedPendulum-v5"
 N_STEPS = 100  # episodes truncated here, in both engines
 SEED = 7
 # float32 physics against float64: returns and statistics to 1e-4; the normalised policy inputs,
@@ -166,3 +167,44 @@ def test_gpu_backend_bench_device_choice():
         "cuda" if torch.cuda.is_available() and gpu_available() else None
     )
     assert gpu_backend_device("cpu") == "cpu"
+
+
+# --- training on the GPU back end (train --device): here on warp's CPU device ---------------------
+
+
+@pytest.mark.parametrize("algo", ["udrlpg", "gogepo"])
+def test_gpu_backend_trains_as_the_cpu_engine_does(gpu_backend, algo, tmp_path):
+    """A short run through the runner on device "warp:cpu": generator, buffer and policies live on
+    the simulator's device, the warm-up (before any update) returns what the CPU engine returns for
+    the same seed, and run.json and the manifest record the device."""
+    from udrlpg_lite.envs import WARP_CPU
+    from udrlpg_lite.runner import Run
+
+    settings = {"warmup": 3} | ({"generator_steps": 2, "critic_steps": 1} if algo == "gogepo" else {})
+    runs, warm_up = {}, {}
+    for device in ("cpu", WARP_CPU):  # one after the other: both draw on torch's global RNG
+        run = Run.create(tmp_path / device, algo, IP, 200, 3, settings, 10_000, device)
+        warm_up[device] = run.algo.iterate()["train_return"]
+        run.train(progress=False)
+        runs[device] = run
+    gpu = runs[WARP_CPU].algo
+    assert isinstance(gpu.train_env, gpu_backend.WarpEvaluator)
+    assert next(gpu.generator.parameters()).device == gpu.device
+    assert all(e.theta.device == gpu.device for e in gpu.buffer.entries)
+    assert gpu.env_steps >= 200 and gpu.iterations > 1  # updates ran after the warm-up
+    np.testing.assert_allclose(warm_up[WARP_CPU], warm_up["cpu"], rtol=RTOL, atol=ATOL)
+    manifest = (tmp_path / WARP_CPU / "manifest.json").read_text()
+    assert '"status": "complete"' in manifest
+    assert Run.load(tmp_path / WARP_CPU).settings["device"] == WARP_CPU
+
+
+def test_gpu_backend_device_errors(tmp_path):
+    """Algorithms without a GPU path, and cuda without a GPU, refuse in one line."""
+    from udrlpg_lite.cli import main
+    from udrlpg_lite.runner import Run
+
+    with pytest.raises(ValueError, match="ars runs on the CPU only"):
+        Run.create(tmp_path / "a", "ars", "InvertedPendulum-v5", 100, 0, {}, None, "cuda")
+    if not torch.cuda.is_available():
+        out = tmp_path / "b"
+        assert main(["train", "--device", "cuda", "--steps", "100", "--out", str(out)]) == 2

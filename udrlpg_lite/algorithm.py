@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -37,14 +38,26 @@ def check_precision(precision: str) -> None:
         raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
 
 
-def bf16_updates(precision: str) -> bool:
+def bf16_updates(precision: str, device: torch.device | None = None) -> bool:
     """Whether the network updates of a run with this ``precision`` setting use bf16 autocast.
 
-    ``auto`` picks bf16 where the CPU multiplies it natively (``native_bf16``), fp32 elsewhere; the
-    forward passes inside the updates run in bf16, the losses and the optimiser states in fp32.
+    ``auto`` picks bf16 where the device multiplies it natively (on the CPU ``native_bf16``, on a
+    GPU ``torch.cuda.is_bf16_supported``), fp32 elsewhere; the forward passes inside the updates run
+    in bf16, the losses and the optimiser states in fp32.
     """
     check_precision(precision)
-    return precision == "bf16" or (precision == "auto" and native_bf16())
+    on_gpu = device is not None and device.type == "cuda"
+    native = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
+    return precision == "bf16" or (precision == "auto" and native)
+
+
+def auto_device() -> str:
+    """``train --device auto``: "cuda" where the gpu extra is installed and a CUDA GPU visible."""
+    if not torch.cuda.is_available() or importlib.util.find_spec("mujoco_warp") is None:
+        return "cpu"  # (importing warp without a GPU prints a warning: check torch first)
+    from .envs.gpu_backend import gpu_available
+
+    return "cuda" if gpu_available() else "cpu"
 
 
 class Algorithm(ABC):
@@ -52,14 +65,27 @@ class Algorithm(ABC):
 
     ``env_steps`` counts every environment step of every episode the algorithm learns from (warm-up
     included); ``eval_env_steps`` counts the steps of evaluation episodes, which it does not learn from.
+
+    ``device`` says where the episodes run (``make_evaluator``): "cpu" (the CPU engine), "cuda"
+    (the GPU back end) or "warp:cpu" (the GPU back end's code on warp's CPU device, for tests).
+    ``self.device`` is the torch device the simulator hands its tensors on; algorithms that support
+    the GPU (``supports_gpu``) keep their networks, optimisers and buffers there, so that a
+    population's policies go from generator to simulator without leaving the device.
     """
 
-    def __init__(self, env_id: str, preset: EnvPreset, seed: int) -> None:
+    supports_gpu = False
+
+    def __init__(self, env_id: str, preset: EnvPreset, seed: int, device: str = "cpu") -> None:
+        if device != "cpu" and not self.supports_gpu:
+            raise ValueError(f"{type(self).__name__} runs on the CPU only, not on device {device!r}")
         self.env_id, self.preset, self.seed = env_id, preset, seed
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
-        self.train_env = make_evaluator(env_id, seed=seed, survival_bonus=preset.survival_bonus)
-        self.eval_env = make_evaluator(env_id, seed=seed + 1_000_003)
+        self.train_env = make_evaluator(
+            env_id, seed=seed, survival_bonus=preset.survival_bonus, device=device
+        )
+        self.eval_env = make_evaluator(env_id, seed=seed + 1_000_003, device=device)
+        self.device = torch.device(getattr(self.train_env, "device", "cpu"))
         self.normalizer = RunningNorm(self.train_env.obs_dim)
         self.env_steps = 0
         self.eval_env_steps = 0

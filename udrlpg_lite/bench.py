@@ -180,7 +180,10 @@ def run(
     if gpu_rates:
         print(f"GPU back end (MuJoCo Warp), {gpu_device} device:")
     for n, (rate, steps) in gpu_rates.items():
-        print(f"  {f'{n} worlds':<36}{rate:>10.0f}   ({steps} env-steps per run)")
+        print(
+            f"  {f'{n} worlds':<36}{rate:>10.0f}   ({steps} env-steps per run; "
+            f"{rate / engine:.2f}x the CPU engine above)"
+        )
     print(f"speed ratio engine/gymnasium: {ratio:.2f}")
     return {
         "env_id": env_id,

@@ -74,7 +74,7 @@ class ReplayBuffer:
         idx = rng.choice(len(self.entries), size=batch_size, p=self.probabilities())
         chosen = [self.entries[i] for i in idx]
         thetas = torch.stack([e.theta for e in chosen])
-        returns = torch.tensor([e.ret for e in chosen], dtype=torch.float32)
+        returns = torch.tensor([e.ret for e in chosen], dtype=torch.float32, device=thetas.device)
         return thetas, returns
 
     def state_dict(self) -> dict:

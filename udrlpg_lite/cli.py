@@ -7,6 +7,7 @@ Examples:
   python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
   python -m udrlpg_lite bench --env Hopper-v5
   python -m udrlpg_lite bench --device cuda                   # also the GPU back end (gpu extra)
+  python -m udrlpg_lite bench-population --env Swimmer-v5      # population vs faithful schedule
 Errors in the input (unknown env, sigma <= 0, unwritable --out, corrupt checkpoint, ...) end the
 program with one line ``error: ...`` and exit status 2.
 """
@@ -60,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=None)
     train.add_argument("--population", type=int, default=None, help="rollouts per iteration")
     train.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where udrlpg and gogepo run (episodes, policies, updates, buffers): cuda = on the "
+        "GPU back end (gpu extra); auto = cuda when a CUDA GPU and the extra are there, else cpu",
+    )
+    train.add_argument(
         "--precision",
         choices=["auto", "fp32", "bf16"],  # algorithm.PRECISIONS (not imported: keeps start-up light)
         default=None,
@@ -94,7 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
         "cuda = on the GPU; cpu = on warp's CPU device (slow, for checking)",
     )
 
-    for p in (train, resume, export, bench):
+    pop = sub.add_parser(
+        "bench-population",
+        help="time population training against the faithful one-rollout schedule",
+    )
+    pop.add_argument("--env", default="Swimmer-v5")
+    pop.add_argument("--algo", default="udrlpg", choices=["udrlpg", "gogepo"])
+    pop.add_argument("--population", type=int, default=8)
+    pop.add_argument("--steps", type=int, default=100_000, help="training env steps per schedule")
+    pop.add_argument("--chunk-steps", type=int, default=10_000)
+    pop.add_argument("--seed", type=int, default=0)
+
+    for p in (train, resume, export, bench, pop):
         p.add_argument(
             "--threads",
             type=int,
@@ -115,8 +134,17 @@ def run_cli(argv: list[str] | None = None) -> None:
 
         bench.run(args.env, n_policies=args.policies, n_steps=args.steps, device=args.device)
         return
+    if args.cmd == "bench-population":
+        from . import population_bench
 
-    from .runner import Run
+        env_preset(args.env)  # unknown env -> one clear error
+        population_bench.run(
+            args.env, args.algo, args.population, args.steps, args.chunk_steps, args.seed
+        )
+        return
+
+    from .algorithm import auto_device
+    from .runner import ALGORITHMS, Run
 
     if args.cmd == "export":
         run = Run.load(args.out)
@@ -137,7 +165,11 @@ def run_cli(argv: list[str] | None = None) -> None:
             if getattr(args, name) is not None:
                 overrides[name] = getattr(args, name)
         out = args.out or Path("runs") / f"{args.env}-{args.algo}-s{args.seed}"
-        run = Run.create(out, args.algo, args.env, steps, args.seed, overrides, args.eval_every)
+        device = args.device
+        if device == "auto":  # the CPU for algorithms without a GPU path, whatever is present
+            gpu_path = args.algo in ALGORITHMS and ALGORITHMS[args.algo].cls.supports_gpu
+            device = auto_device() if gpu_path else "cpu"
+        run = Run.create(out, args.algo, args.env, steps, args.seed, overrides, args.eval_every, device)
     rows = run.train(progress=not args.no_progress)
     last = rows[-1]
     print(

@@ -139,13 +139,15 @@ class PolicyGenerator(nn.Module):
         G_rho(c) is generated once and repeated, so every row shares it exactly; sigma = 0 gives n
         copies of G_rho(c). No gradient flows: these are the policies rolled out in the environment.
         """
+        device = self.layers[0].embeddings.device
         with torch.no_grad():
-            theta = self(torch.tensor([command])).expand(n, -1)
-        return theta + sigma * torch.randn(theta.shape) if sigma > 0 else theta
+            theta = self(torch.tensor([command], device=device)).expand(n, -1)
+        return theta + sigma * torch.randn(theta.shape, device=device) if sigma > 0 else theta
 
     def forward(self, command: torch.Tensor) -> torch.Tensor:
         """theta = G_rho(c) for a batch of scalar commands [B] (or [B, 1])."""
-        command = torch.as_tensor(command, dtype=torch.float32).reshape(-1)
+        device = self.layers[0].embeddings.device
+        command = torch.as_tensor(command, dtype=torch.float32, device=device).reshape(-1)
         parts = []
         for layer in self.layers:
             w, b = layer(command)

@@ -127,15 +127,22 @@ class GoGePo(Algorithm):
     """The GoGePo training loop (pseudocode in the module docstring)."""
 
     name = "gogepo"
+    supports_gpu = True
 
     def __init__(
-        self, env_id: str, preset: EnvPreset, seed: int, config: GoGePoConfig = GoGePoConfig()
+        self,
+        env_id: str,
+        preset: EnvPreset,
+        seed: int,
+        config: GoGePoConfig = GoGePoConfig(),
+        device: str = "cpu",
     ) -> None:
-        super().__init__(env_id, preset, seed)
+        super().__init__(env_id, preset, seed, device)
         self.config = config
         self.spec = self.policy_spec(config.hidden)
-        self.generator = PolicyGenerator(self.spec, PRESETS[config.generator])
-        self.critic = ProbingCritic(self.spec, config.n_probing, config.critic_hidden)
+        # built on the CPU, then moved: the same seed gives the same initial networks everywhere
+        self.generator = PolicyGenerator(self.spec, PRESETS[config.generator]).to(self.device)
+        self.critic = ProbingCritic(self.spec, config.n_probing, config.critic_hidden).to(self.device)
         self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.generator_lr)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr)
         self.buffer = RecencyBuffer(config.buffer_capacity, config.recency_power)
@@ -143,7 +150,7 @@ class GoGePo(Algorithm):
         self.command = 0.0  # scaled; Algorithm 1, line 1
         self.critic_loss = float("nan")
         self.generator_loss = float("nan")
-        self.bf16_updates = bf16_updates(config.precision)
+        self.bf16_updates = bf16_updates(config.precision, self.device)
 
     def to_commands(self, returns: torch.Tensor) -> torch.Tensor:
         """Returns [B] in the environment's units -> the scaled commands the generator reads."""
@@ -154,7 +161,7 @@ class GoGePo(Algorithm):
     def critic_step(self) -> float:
         """One Adam step on L_V(w) = mean_i (r_i - V_w(theta_i))^2 (Algorithm 1, lines 8-9)."""
         thetas, returns = self.buffer.sample(self.config.critic_batch, self.rng)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_updates):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16_updates):
             predicted = self.critic(thetas)
         loss = F.mse_loss(predicted.float(), returns)
         self.critic_optimizer.zero_grad(set_to_none=True)
@@ -170,7 +177,10 @@ class GoGePo(Algorithm):
         only rho changes.
         """
         _, returns = self.buffer.sample(self.config.generator_batch, self.rng)
-        with frozen(self.critic), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_updates):
+        with (
+            frozen(self.critic),
+            torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16_updates),
+        ):
             predicted = self.critic(self.generator(self.to_commands(returns)))
         loss = F.mse_loss(predicted.float(), returns)
         self.generator_optimizer.zero_grad(set_to_none=True)
@@ -225,7 +235,7 @@ class GoGePo(Algorithm):
         GoGePo's behaviour test (Figure 5: 21 commands from the lowest to the highest return).
         Returns (mean [C], std [C]). These episodes count as evaluation steps.
         """
-        scaled = self.to_commands(torch.as_tensor(commands, dtype=torch.float32))
+        scaled = self.to_commands(torch.as_tensor(commands, dtype=torch.float32, device=self.device))
         with torch.no_grad():
             thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
         rollouts = self.rollout_eval(self.spec, thetas)

@@ -79,14 +79,17 @@ def build_config(algo: str, env: str, overrides: dict) -> object:
     return entry.config_for(env, **values)
 
 
-def _device_description() -> str:
+def _device_description(device: torch.device) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"cpu: {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+    text = f"cpu: {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+    if device.type == "cuda":
+        text = f"gpu: {torch.cuda.get_device_name(device)}; {text}"
+    return text
 
 
 def _commit() -> str:
@@ -127,7 +130,10 @@ class Run:
         self.out, self.settings = out, settings
         config = build_config(settings["algo"], settings["env"], settings["config"])
         preset = dataclasses.replace(env_preset(settings["env"]), eval_every=settings["eval_every"])
-        self.algo = ALGORITHMS[settings["algo"]].cls(settings["env"], preset, settings["seed"], config)
+        device = settings.get("device", "cpu")  # runs from before --device ran on the CPU
+        cls = ALGORITHMS[settings["algo"]].cls
+        extra = {"device": device} if device != "cpu" else {}
+        self.algo = cls(settings["env"], preset, settings["seed"], config, **extra)
         self.commit = _commit()  # the code this process runs, read when it starts
         # one entry per process that trained this run: its commit and the env step it started at
         self.segments: list[dict] = []
@@ -146,11 +152,14 @@ class Run:
         seed: int,
         overrides: dict,
         eval_every: int | None = None,
+        device: str = "cpu",
     ) -> Run:
         if steps <= 0:
             raise ValueError(f"--steps must be positive, got {steps}")
         preset = env_preset(env)
         build_config(algo, env, overrides)  # validate before touching the disk
+        if device != "cpu" and not ALGORITHMS[algo].cls.supports_gpu:
+            raise ValueError(f"{algo} runs on the CPU only, not on device {device!r}")
         if (out / "checkpoint.pt").exists() or (out / "run.json").exists():
             raise ValueError(f"{out} already holds a run; use `resume {out}` or another --out")
         try:
@@ -166,6 +175,7 @@ class Run:
             "seed": seed,
             "steps": steps,
             "eval_every": eval_every or preset.eval_every,
+            "device": device,
             "config": overrides,
             "command": " ".join([Path(sys.executable).name, "-m", "udrlpg_lite", *sys.argv[1:]]),
         }
@@ -182,7 +192,7 @@ class Run:
         path = out / "checkpoint.pt"
         if path.exists():
             try:
-                state = torch.load(path, weights_only=False)
+                state = torch.load(path, weights_only=False, map_location=run.algo.device)
                 run.algo.load_state_dict(state["algorithm"])
             except Exception as e:  # any failure to read means the file cannot be trusted
                 raise ValueError(
@@ -255,7 +265,7 @@ class Run:
             "command": self.settings["command"],
             "commit": self.commit,
             "segments": self.segments,  # a resumed run lists each process's commit
-            "device": _device_description(),
+            "device": _device_description(self.algo.device),
             "algo": self.settings["algo"],
             "env": self.settings["env"],
             "seed": self.settings["seed"],

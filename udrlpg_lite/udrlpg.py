@@ -95,25 +95,32 @@ class UDRLPG(Algorithm):
     """The UDRLPG training loop (pseudocode in the module docstring)."""
 
     name = "udrlpg"
+    supports_gpu = True
 
     def __init__(
-        self, env_id: str, preset: EnvPreset, seed: int, config: UDRLPGConfig = UDRLPGConfig()
+        self,
+        env_id: str,
+        preset: EnvPreset,
+        seed: int,
+        config: UDRLPGConfig = UDRLPGConfig(),
+        device: str = "cpu",
     ) -> None:
-        super().__init__(env_id, preset, seed)
+        super().__init__(env_id, preset, seed, device)
         self.config = config
         self.spec = self.policy_spec(config.hidden)
-        self.generator = PolicyGenerator(self.spec, PRESETS[config.generator])
+        # built on the CPU, then moved: the same seed gives the same initial generator everywhere
+        self.generator = PolicyGenerator(self.spec, PRESETS[config.generator]).to(self.device)
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr)
-        self.buffer = config.make_buffer()
+        self.buffer = config.make_buffer()  # holds the thetas where they were made: on the device
         self.scale = ReturnScale(*preset.return_range)
         self.command = 0.0  # scaled; line 2 sets it after the warm-up
         self.last_loss = float("nan")
-        self.bf16_updates = bf16_updates(config.precision)
+        self.bf16_updates = bf16_updates(config.precision, self.device)
 
     # --- lines 5-6: one hindsight update --------------------------------------------------------
     def update(self) -> float:
         thetas, returns = self.buffer.sample(self.config.batch_size, self.rng)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_updates):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16_updates):
             generated = self.generator(returns)
         loss = F.mse_loss(generated.float(), thetas)
         self.optimizer.zero_grad(set_to_none=True)
@@ -159,7 +166,9 @@ class UDRLPG(Algorithm):
         The "extensive evaluation" of the UDRLPG paper (Figure 4). Returns (mean [C], std [C]).
         These episodes count as evaluation steps.
         """
-        scaled = torch.tensor([self.scale(float(c)) for c in commands], dtype=torch.float32)
+        scaled = torch.tensor(
+            [self.scale(float(c)) for c in commands], dtype=torch.float32, device=self.device
+        )
         with torch.no_grad():
             thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
         rollouts = self.rollout_eval(self.spec, thetas)
@@ -175,7 +184,7 @@ class UDRLPG(Algorithm):
             "env_id": self.env_id,
             "seed": self.seed,
             "config": dataclasses.asdict(self.config),
-            "generator": self.generator.state_dict(),
+            "generator": {k: v.cpu() for k, v in self.generator.state_dict().items()},
             "normalizer": self.normalizer.state_dict(),
             "command": self.command,
             "env_steps": self.env_steps,

@@ -29,6 +29,9 @@ from udrlpg_lite.normalizer import RunningNorm
 # The env ids the batched MuJoCo engine implements (its task table is keyed by the same ids).
 ENGINE_ENVS: tuple[str, ...] = ("InvertedPendulum-v5", "Swimmer-v5", "Hopper-v5")
 
+# The GPU back end's code on warp's CPU device: what the tests train with where there is no GPU.
+WARP_CPU = "warp:cpu"
+
 # policy(obs [k, obs_dim] float32, rows [k] int64) -> actions [k, act_dim]
 Policy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -93,10 +96,13 @@ def make_evaluator(
     (Hopper-v5's healthy_reward) and is a no-op for envs without one. nthread is the MuJoCo
     engine's thread count (None: its default); the gymnasium fallback ignores it. device None or
     "cpu" runs on the CPU as above; "cuda" (or "cuda:N") runs a MuJoCo engine env on the GPU back
-    end, which needs the gpu extra and a CUDA GPU (one clear ValueError otherwise).
+    end, which needs the gpu extra and a CUDA GPU (one clear ValueError otherwise); "warp:cpu" runs
+    the GPU back end's code on warp's CPU device (slow; for testing without a GPU).
     """
     if env_id not in gymnasium.envs.registry:
         raise ValueError(f"unknown environment id {env_id!r}: not in gymnasium's registry")
+    if device == WARP_CPU:
+        return _gpu_evaluator(env_id, seed=seed, survival_bonus=survival_bonus, device="cpu")
     if device is not None and device != "cpu":
         return _gpu_evaluator(env_id, seed=seed, survival_bonus=survival_bonus, device=device)
     if env_id in ENGINE_ENVS:
@@ -109,14 +115,15 @@ def make_evaluator(
 
 
 def require_gpu_backend(device: str) -> None:
-    """Raise a one-line ValueError unless device ("cuda" or "cuda:N") can run the GPU back end."""
-    if not device.startswith("cuda"):
+    """Raise a one-line ValueError unless device ("cuda", "cuda:N" or warp's "cpu") can run the
+    GPU back end."""
+    if not device.startswith("cuda") and device != "cpu":
         raise ValueError(f"unknown device {device!r}: choose cpu or cuda")
     try:
         from udrlpg_lite.envs.gpu_backend import gpu_available
     except ImportError:
         raise ValueError(f"device {device!r} needs the gpu extra: pip install -e .[gpu]") from None
-    if not gpu_available():
+    if device.startswith("cuda") and not gpu_available():
         raise ValueError(f"device {device!r} needs a CUDA GPU; warp and torch see none")
 
 
