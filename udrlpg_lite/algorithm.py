@@ -99,6 +99,21 @@ class Algorithm(ABC):
     def evaluate(self) -> dict[str, float]:
         """Evaluate the current solution without exploration noise; at least eval_return_mean/std."""
 
+    def explore_generator(self) -> torch.Generator:
+        """A torch random stream of this run's own, for its exploration noise; call it last in
+        ``__init__``.
+
+        On the CPU it continues torch's global stream from where building the networks left it, so
+        a run draws the numbers it would draw from the global stream, and runs sharing one process
+        (``multiseed``) do not draw from each other's. On a GPU it is seeded with the run's seed.
+        """
+        rng = torch.Generator(device=self.device)
+        if self.device.type == "cpu":
+            rng.set_state(torch.get_rng_state())
+        else:
+            rng.manual_seed(self.seed)
+        return rng
+
     def run_info(self) -> dict:
         """Facts about this run worth writing in its manifest (e.g. a precision chosen at run time)."""
         return {}
@@ -155,7 +170,7 @@ class Algorithm(ABC):
         self.eval_env_steps = state["eval_env_steps"]
         self.iterations = state["iterations"]
         self.rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
         self.train_env.rng.bit_generator.state = state["train_env_rng"]
         self.eval_env.rng.bit_generator.state = state["eval_env_rng"]
         self.normalizer.load_state_dict(state["normalizer"])

@@ -4,6 +4,7 @@ Examples:
   python -m udrlpg_lite train                                  # short InvertedPendulum run, plot
   python -m udrlpg_lite train --env Swimmer-v5 --seed 1 --out runs/swimmer-s1
   python -m udrlpg_lite resume runs/swimmer-s1
+  python -m udrlpg_lite train --env Swimmer-v5 --seeds 0,1,2,3  # four seeds in one process
   python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
   python -m udrlpg_lite bench --env Hopper-v5
   python -m udrlpg_lite bench --device cuda                   # also the GPU back end (gpu extra)
@@ -36,6 +37,16 @@ def _parse_set(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--seeds expects integers separated by commas, got {text!r}") from None
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds needs at least two distinct seeds, got {text!r}")
+    return seeds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m udrlpg_lite",
@@ -55,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"when --env is not given)",
     )
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--seeds",
+        default=None,
+        metavar="S1,S2,...",
+        help="several seeds in one process (udrlpg, gogepo), their training episodes played "
+        "together; run directories OUT/s<seed>",
+    )
     train.add_argument("--out", type=Path, default=None, help="run directory (default runs/...)")
     train.add_argument("--eval-every", type=int, default=None)
     train.add_argument("--sigma", type=float, default=None, help="parameter noise std")
@@ -164,11 +182,39 @@ def run_cli(argv: list[str] | None = None) -> None:
         for name in ("sigma", "lr", "population", "precision"):
             if getattr(args, name) is not None:
                 overrides[name] = getattr(args, name)
-        out = args.out or Path("runs") / f"{args.env}-{args.algo}-s{args.seed}"
+        seeds = _parse_seeds(args.seeds) if args.seeds is not None else None
+        tag = f"s{args.seed}" if seeds is None else "seeds" + "-".join(map(str, seeds))
+        out = args.out or Path("runs") / f"{args.env}-{args.algo}-{tag}"
         device = args.device
         if device == "auto":  # the CPU for algorithms without a GPU path, whatever is present
             gpu_path = args.algo in ALGORITHMS and ALGORITHMS[args.algo].cls.supports_gpu
             device = auto_device() if gpu_path else "cpu"
+        if seeds is not None:
+            from .multiseed import train_together
+
+            if args.algo in ALGORITHMS and not ALGORITHMS[args.algo].cls.supports_gpu:
+                raise ValueError(f"--seeds trains udrlpg or gogepo, not {args.algo}")
+            runs = [
+                Run.create(
+                    out / f"s{seed}",
+                    args.algo,
+                    args.env,
+                    steps,
+                    seed,
+                    overrides,
+                    args.eval_every,
+                    device,
+                )
+                for seed in seeds
+            ]
+            train_together(runs, progress=not args.no_progress)
+            for run in runs:
+                last = run.rows[-1]
+                print(
+                    f"seed {run.settings['seed']}: final eval return "
+                    f"{last['eval_return_mean']:.1f}; results in {run.out}/"
+                )
+            return
         run = Run.create(out, args.algo, args.env, steps, args.seed, overrides, args.eval_every, device)
     rows = run.train(progress=not args.no_progress)
     last = rows[-1]

@@ -133,16 +133,21 @@ class PolicyGenerator(nn.Module):
             layers.append(_SlicedLayer(*args, embedding_dim=d, scale=scale))
         self.layers = nn.ModuleList(layers)
 
-    def explore(self, command: float, n: int, sigma: float) -> torch.Tensor:
+    def explore(
+        self, command: float, n: int, sigma: float, rng: torch.Generator | None = None
+    ) -> torch.Tensor:
         """n policies g_rho(c) = G_rho(c) + eps_p, eps_p ~ N(0, sigma^2 I) (UDRLPG Sec. 4).
 
         G_rho(c) is generated once and repeated, so every row shares it exactly; sigma = 0 gives n
         copies of G_rho(c). No gradient flows: these are the policies rolled out in the environment.
+        The noise is drawn from rng (default: torch's global stream).
         """
         device = self.layers[0].embeddings.device
         with torch.no_grad():
             theta = self(torch.tensor([command], device=device)).expand(n, -1)
-        return theta + sigma * torch.randn(theta.shape, device=device) if sigma > 0 else theta
+        if sigma <= 0:
+            return theta
+        return theta + sigma * torch.randn(theta.shape, device=device, generator=rng)
 
     def forward(self, command: torch.Tensor) -> torch.Tensor:
         """theta = G_rho(c) for a batch of scalar commands [B] (or [B, 1])."""

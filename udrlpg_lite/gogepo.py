@@ -151,6 +151,7 @@ class GoGePo(Algorithm):
         self.critic_loss = float("nan")
         self.generator_loss = float("nan")
         self.bf16_updates = bf16_updates(config.precision, self.device)
+        self.explore_rng = self.explore_generator()
 
     def to_commands(self, returns: torch.Tensor) -> torch.Tensor:
         """Returns [B] in the environment's units -> the scaled commands the generator reads."""
@@ -199,9 +200,11 @@ class GoGePo(Algorithm):
     def iterate(self) -> dict[str, float]:
         cfg = self.config
         if self.iterations == 0:  # line 1: warm-up
-            returns = self.rollout_and_store(self.generator.explore(self.command, cfg.warmup, cfg.sigma))
+            returns = self.rollout_and_store(
+                self.generator.explore(self.command, cfg.warmup, cfg.sigma, self.explore_rng)
+            )
         else:  # lines 3-5
-            thetas = self.generator.explore(self.command, cfg.population, cfg.sigma)
+            thetas = self.generator.explore(self.command, cfg.population, cfg.sigma, self.explore_rng)
             returns = self.rollout_and_store(thetas)
             critic_losses = [self.critic_step() for _ in range(cfg.critic_steps * cfg.population)]
             generator_losses = [
@@ -253,6 +256,7 @@ class GoGePo(Algorithm):
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "buffer": self.buffer.state_dict(),
             "command": self.command,
+            "explore_rng": self.explore_rng.get_state(),
             "critic_loss": self.critic_loss,
             "generator_loss": self.generator_loss,
         }
@@ -265,5 +269,7 @@ class GoGePo(Algorithm):
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.buffer.load_state_dict(state["buffer"])
         self.command = state["command"]
+        # checkpoints from before explore_rng: the global stream was the exploration stream
+        self.explore_rng.set_state(state.get("explore_rng", state["torch_rng"]).to("cpu"))
         self.critic_loss = state["critic_loss"]
         self.generator_loss = state["generator_loss"]

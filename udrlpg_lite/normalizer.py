@@ -30,8 +30,12 @@ class RunningNorm:
             return np.ones(self.dim)
         return np.sqrt(self.m2 / self.count + self.eps)
 
-    def update(self, obs: np.ndarray) -> None:
-        """Merge a batch of observations [N, dim] into the running statistics."""
+    def update(self, obs: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Merge a batch of observations [N, dim] into the running statistics.
+
+        rows (the episode of each observation, as the evaluators pass it) is not needed here: one
+        normaliser serves every episode (``GroupNorm`` uses it).
+        """
         obs = np.asarray(obs, dtype=np.float64).reshape(-1, self.dim)
         n = obs.shape[0]
         if n == 0:
@@ -46,7 +50,8 @@ class RunningNorm:
         self.m2 = self.m2 + batch_m2 + delta**2 * self.count * n / total
         self.count = total
 
-    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+    def normalize(self, obs: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(obs - mean) / std for obs [N, dim]; rows as in ``update``, not needed here."""
         mean = torch.as_tensor(self.mean, dtype=obs.dtype, device=obs.device)
         std = torch.as_tensor(self.std, dtype=obs.dtype, device=obs.device)
         return (obs - mean) / std
@@ -58,3 +63,28 @@ class RunningNorm:
         self.count = int(state["count"])
         self.mean = np.asarray(state["mean"], dtype=np.float64)
         self.m2 = np.asarray(state["m2"], dtype=np.float64)
+
+
+class GroupNorm:
+    """Several RunningNorms behind one, for one evaluate call that plays several runs' episodes.
+
+    Episode (policy row) i belongs to run ``groups[i]`` and is normalised with, and merged into, that
+    run's own normaliser, so each run's statistics are exactly those it would have had alone
+    (``multiseed.py``): its observations are merged in the same order, step by step.
+    """
+
+    def __init__(self, norms: list[RunningNorm], groups: np.ndarray) -> None:
+        self.norms, self.groups = norms, np.asarray(groups)
+
+    def update(self, obs: np.ndarray, rows: np.ndarray) -> None:
+        group_of_obs = self.groups[np.asarray(rows)]
+        for g, norm in enumerate(self.norms):
+            norm.update(obs[group_of_obs == g])
+
+    def normalize(self, obs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        group_of_obs = torch.as_tensor(self.groups, device=obs.device)[rows]
+        out = torch.empty_like(obs)
+        for g, norm in enumerate(self.norms):
+            mine = group_of_obs == g
+            out[mine] = norm.normalize(obs[mine])
+        return out

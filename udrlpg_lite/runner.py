@@ -137,6 +137,7 @@ class Run:
         self.commit = _commit()  # the code this process runs, read when it starts
         # one entry per process that trained this run: its commit and the env step it started at
         self.segments: list[dict] = []
+        self.batched_seeds: list[int] | None = None  # set by multiseed.train_together
         self.rows: list[dict] = []
         self.wall_time_s = 0.0
         self.next_eval = 0
@@ -206,7 +207,10 @@ class Run:
     # --- the loop -------------------------------------------------------------------------------
     def train(self, checkpoint_every_s: float = 60.0, progress: bool = True) -> list[dict]:
         algo, steps = self.algo, self.settings["steps"]
-        self.segments.append({"commit": self.commit, "from_env_steps": algo.env_steps})
+        segment = {"commit": self.commit, "from_env_steps": algo.env_steps}
+        if self.batched_seeds is not None:  # this process trained several seeds together
+            segment["batched_seeds"] = self.batched_seeds
+        self.segments.append(segment)
         start = time.perf_counter() - self.wall_time_s
         last_checkpoint = time.perf_counter()
         title = f"{self.settings['algo']} on {self.settings['env']}"

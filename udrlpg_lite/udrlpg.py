@@ -116,6 +116,7 @@ class UDRLPG(Algorithm):
         self.command = 0.0  # scaled; line 2 sets it after the warm-up
         self.last_loss = float("nan")
         self.bf16_updates = bf16_updates(config.precision, self.device)
+        self.explore_rng = self.explore_generator()
 
     # --- lines 5-6: one hindsight update --------------------------------------------------------
     def update(self) -> float:
@@ -145,7 +146,7 @@ class UDRLPG(Algorithm):
             losses = [self.update() for _ in range(cfg.updates_per_rollout * cfg.population)]
             if losses:
                 self.last_loss = float(np.mean(losses))
-            thetas = self.generator.explore(self.command, cfg.population, cfg.sigma)
+            thetas = self.generator.explore(self.command, cfg.population, cfg.sigma, self.explore_rng)
             returns = self.rollout_and_store(thetas)
         self.iterations += 1
         return {
@@ -210,6 +211,7 @@ class UDRLPG(Algorithm):
             "optimizer": self.optimizer.state_dict(),
             "buffer": self.buffer.state_dict(),
             "command": self.command,
+            "explore_rng": self.explore_rng.get_state(),
             "last_loss": self.last_loss,
         }
 
@@ -219,4 +221,6 @@ class UDRLPG(Algorithm):
         self.optimizer.load_state_dict(state["optimizer"])
         self.buffer.load_state_dict(state["buffer"])
         self.command = state["command"]
+        # checkpoints from before explore_rng: the global stream was the exploration stream
+        self.explore_rng.set_state(state.get("explore_rng", state["torch_rng"]).to("cpu"))
         self.last_loss = state["last_loss"]

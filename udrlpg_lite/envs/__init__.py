@@ -74,7 +74,9 @@ class Evaluator(Protocol):
         the raw observations of the running episodes are merged in first, then normalised with the
         updated statistics and acted on. Every observation a policy acts on (the initial one
         included, the final one after the last step excluded, so ``lengths.sum()`` of them) is
-        merged exactly once. Without update_normalizer the statistics stay frozen.
+        merged exactly once. Without update_normalizer the statistics stay frozen. The normaliser
+        is told the episode (policy row) of every observation, so a ``GroupNorm`` can keep separate
+        statistics for groups of episodes.
         initial_state=(qpos [n, nq], qvel [n, nv]) replaces the random initial states (MuJoCo
         engine only).
         """

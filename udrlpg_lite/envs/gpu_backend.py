@@ -158,10 +158,10 @@ class WarpEvaluator(MujocoEvaluatorBase):
 
         for t in range(1, self.max_episode_steps + 1):
             if update_normalizer:  # the observations about to be acted on, then normalise them
-                normalizer.update(obs[running].cpu().numpy())
+                normalizer.update(obs[running].cpu().numpy(), rows[running].cpu().numpy())
             policy_obs = obs.to(torch.float64)
             if normalizer is not None:
-                policy_obs = normalizer.normalize(policy_obs)
+                policy_obs = normalizer.normalize(policy_obs, rows)
             action = policy(policy_obs.to(torch.float32), rows)
 
             ctrl.copy_(action)

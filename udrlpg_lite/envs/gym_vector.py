@@ -94,10 +94,10 @@ class GymVectorEvaluator:
         while running.any():
             raw = np.asarray(obs, dtype=np.float64)
             if update_normalizer:  # the observations about to be acted on, then normalise them
-                normalizer.update(raw[running])
+                normalizer.update(raw[running], rows.numpy()[running])
             policy_obs = torch.from_numpy(raw)
             if normalizer is not None:
-                policy_obs = normalizer.normalize(policy_obs)
+                policy_obs = normalizer.normalize(policy_obs, rows)
             out = policy(policy_obs.to(torch.float32), rows).detach()
             actions = out.argmax(dim=1).numpy() if self.discrete else out.numpy()
 

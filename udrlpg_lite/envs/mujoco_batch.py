@@ -287,10 +287,10 @@ class MujocoBatchEvaluator(MujocoEvaluatorBase):
         # All episodes start together, so the step being taken, t, is the length of every running one.
         for t in range(1, self.max_episode_steps + 1):
             if update_normalizer:  # the observations about to be acted on, then normalise them
-                normalizer.update(obs[running])
+                normalizer.update(obs[running], rows[running])
             policy_obs = torch.from_numpy(obs)
             if normalizer is not None:
-                policy_obs = normalizer.normalize(policy_obs)
+                policy_obs = normalizer.normalize(policy_obs, rows_tensor)
             actions = policy(policy_obs.to(torch.float32), rows_tensor)
             action = actions.detach().numpy()[running]
 
