@@ -247,11 +247,11 @@ class LoggingNorm(RunningNorm):
         super().__init__(dim)
         self.log: list[tuple[str, np.ndarray]] = []
 
-    def update(self, obs: np.ndarray) -> None:
+    def update(self, obs: np.ndarray, rows: np.ndarray | None = None) -> None:
         self.log.append(("update", np.array(obs, dtype=np.float64)))
         super().update(obs)
 
-    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+    def normalize(self, obs: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
         self.log.append(("normalize", obs.numpy().copy()))
         return super().normalize(obs)
 
