@@ -29,7 +29,8 @@ def plot_learning_curve(metrics: dict[str, list[float]], title: str, ax=None):
         x, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)], color="C0", alpha=0.2
     )
     if "command" in metrics:
-        ax.plot(x, metrics["command"], color="C1", ls="--", lw=1, label="command (best return seen)")
+        # UDRLPG's command is the best return seen; GoGePo's asks for its drive more
+        ax.plot(x, metrics["command"], color="C1", ls="--", lw=1, label="command")
     ax.set_xlabel("training environment steps")
     ax.set_ylabel("episode return")
     ax.set_title(title)
