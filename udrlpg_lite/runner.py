@@ -132,7 +132,7 @@ class Run:
         preset = dataclasses.replace(env_preset(settings["env"]), eval_every=settings["eval_every"])
         device = settings.get("device", "cpu")  # runs from before --device ran on the CPU
         cls = ALGORITHMS[settings["algo"]].cls
-        extra = {"device": device} if device != "cpu" else {}
+        extra = {"device": device} if device != "cpu" else {}  # only supports_gpu ones take it
         self.algo = cls(settings["env"], preset, settings["seed"], config, **extra)
         self.commit = _commit()  # the code this process runs, read when it starts
         # one entry per process that trained this run: its commit and the env step it started at
