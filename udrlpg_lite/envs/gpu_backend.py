@@ -101,10 +101,17 @@ class WarpEvaluator(MujocoEvaluatorBase):
             mjw.step(self._model, data)
 
     def _stream(self) -> contextlib.AbstractContextManager:
-        """On a GPU, run torch on warp's stream, so that both see each other's work in order."""
+        """On a GPU, run torch on warp's stream, so that both see each other's work in order.
+
+        Warp's stream first waits for the caller's torch stream, where the policy weights were
+        made (generator, noise, copy to the device). The results go back to the host with
+        ``.cpu()``, which waits for warp's stream.
+        """
         if not self.wp_device.is_cuda:
             return contextlib.nullcontext()
-        return torch.cuda.stream(wp.stream_to_torch(wp.get_stream(self.wp_device)))
+        stream = wp.stream_to_torch(wp.get_stream(self.wp_device))
+        stream.wait_stream(torch.cuda.current_stream(self.device))
+        return torch.cuda.stream(stream)
 
     def _on_device(self, policy: Policy) -> Policy:
         """policy with its weights moved to the simulator's device, if it is a PopulationPolicy."""
