@@ -87,6 +87,7 @@ class Algorithm(ABC):
         self.eval_env = make_evaluator(env_id, seed=seed + 1_000_003, device=device)
         self.device = torch.device(getattr(self.train_env, "device", "cpu"))
         self.normalizer = RunningNorm(self.train_env.obs_dim)
+        self.explore_rng: torch.Generator | None = None  # set with explore_generator()
         self.env_steps = 0
         self.eval_env_steps = 0
         self.iterations = 0
@@ -106,6 +107,7 @@ class Algorithm(ABC):
         On the CPU it continues torch's global stream from where building the networks left it, so
         a run draws the numbers it would draw from the global stream, and runs sharing one process
         (``multiseed``) do not draw from each other's. On a GPU it is seeded with the run's seed.
+        Assigned to ``self.explore_rng``, it is saved and restored with the other random states.
         """
         rng = torch.Generator(device=self.device)
         if self.device.type == "cpu":
@@ -154,7 +156,7 @@ class Algorithm(ABC):
         return self.summary(rollouts)
 
     def state_dict(self) -> dict:
-        return {
+        state = {
             "env_steps": self.env_steps,
             "eval_env_steps": self.eval_env_steps,
             "iterations": self.iterations,
@@ -164,6 +166,9 @@ class Algorithm(ABC):
             "eval_env_rng": self.eval_env.rng.bit_generator.state,
             "normalizer": self.normalizer.state_dict(),
         }
+        if self.explore_rng is not None:
+            state["explore_rng"] = self.explore_rng.get_state()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.env_steps = state["env_steps"]
@@ -174,3 +179,6 @@ class Algorithm(ABC):
         self.train_env.rng.bit_generator.state = state["train_env_rng"]
         self.eval_env.rng.bit_generator.state = state["eval_env_rng"]
         self.normalizer.load_state_dict(state["normalizer"])
+        if self.explore_rng is not None:
+            # checkpoints from before explore_rng: the global stream was the exploration stream
+            self.explore_rng.set_state(state.get("explore_rng", state["torch_rng"]).to("cpu"))

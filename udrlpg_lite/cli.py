@@ -185,14 +185,14 @@ def run_cli(argv: list[str] | None = None) -> None:
         seeds = _parse_seeds(args.seeds) if args.seeds is not None else None
         tag = f"s{args.seed}" if seeds is None else "seeds" + "-".join(map(str, seeds))
         out = args.out or Path("runs") / f"{args.env}-{args.algo}-{tag}"
+        gpu_path = args.algo in ALGORITHMS and ALGORITHMS[args.algo].cls.supports_gpu
         device = args.device
         if device == "auto":  # the CPU for algorithms without a GPU path, whatever is present
-            gpu_path = args.algo in ALGORITHMS and ALGORITHMS[args.algo].cls.supports_gpu
             device = auto_device() if gpu_path else "cpu"
         if seeds is not None:
             from .multiseed import train_together
 
-            if args.algo in ALGORITHMS and not ALGORITHMS[args.algo].cls.supports_gpu:
+            if args.algo in ALGORITHMS and not gpu_path:
                 raise ValueError(f"--seeds trains udrlpg or gogepo, not {args.algo}")
             runs = [
                 Run.create(

@@ -256,7 +256,6 @@ class GoGePo(Algorithm):
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "buffer": self.buffer.state_dict(),
             "command": self.command,
-            "explore_rng": self.explore_rng.get_state(),
             "critic_loss": self.critic_loss,
             "generator_loss": self.generator_loss,
         }
@@ -269,7 +268,5 @@ class GoGePo(Algorithm):
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.buffer.load_state_dict(state["buffer"])
         self.command = state["command"]
-        # checkpoints from before explore_rng: the global stream was the exploration stream
-        self.explore_rng.set_state(state.get("explore_rng", state["torch_rng"]).to("cpu"))
         self.critic_loss = state["critic_loss"]
         self.generator_loss = state["generator_loss"]

@@ -113,7 +113,7 @@ class BatchedTrainEnv:
 def check_batchable(runs: list[Run]) -> None:
     """One-line errors unless the runs differ only in seed and can share one simulator."""
     first = runs[0].settings
-    if not getattr(runs[0].algo, "supports_gpu", False):
+    if not runs[0].algo.supports_gpu:
         raise ValueError(f"several seeds in one process: udrlpg or gogepo, not {first['algo']}")
     for run in runs[1:]:
         for key in ("algo", "env", "config", "steps", "eval_every", "device"):

@@ -211,7 +211,6 @@ class UDRLPG(Algorithm):
             "optimizer": self.optimizer.state_dict(),
             "buffer": self.buffer.state_dict(),
             "command": self.command,
-            "explore_rng": self.explore_rng.get_state(),
             "last_loss": self.last_loss,
         }
 
@@ -221,6 +220,4 @@ class UDRLPG(Algorithm):
         self.optimizer.load_state_dict(state["optimizer"])
         self.buffer.load_state_dict(state["buffer"])
         self.command = state["command"]
-        # checkpoints from before explore_rng: the global stream was the exploration stream
-        self.explore_rng.set_state(state.get("explore_rng", state["torch_rng"]).to("cpu"))
         self.last_loss = state["last_loss"]
