@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .algorithm import Algorithm
+from .algorithm import Algorithm, check_settings
 from .policy import PolicySpec
 from .presets import EnvPreset
 
@@ -55,9 +55,7 @@ class ARSConfig:
             "noise": self.noise > 0,
             "eval_episodes": self.eval_episodes > 0,
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"invalid {name} = {getattr(self, name)!r} (must be positive)")
+        check_settings(self, checks, "must be positive")
         if self.n_elite > self.n_directions:
             raise ValueError(
                 f"invalid n_elite = {self.n_elite} (must not exceed n_directions = {self.n_directions})"

@@ -1,11 +1,13 @@
 """Command line: ``python -m udrlpg_lite {train,resume,bench} ...``.
 
 Examples:
-  python -m udrlpg_lite train                                  # short InvertedPendulum run, plot
+  python -m udrlpg_lite train                                  # the demo: InvertedPendulum, ~1 min
+  python -m udrlpg_lite train --env Swimmer-v5 --preset reliable  # our variant at the paper's sizes
   python -m udrlpg_lite train --env Swimmer-v5 --seed 1 --out runs/swimmer-s1
   python -m udrlpg_lite resume runs/swimmer-s1
   python -m udrlpg_lite train --env Swimmer-v5 --seeds 0,1,2,3  # four seeds in one process
   python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
+  python -m udrlpg_lite commands runs/swimmer-s1               # commanded vs achieved return
   python -m udrlpg_lite bench --env Hopper-v5
   python -m udrlpg_lite bench --device cuda                   # also the GPU back end (gpu extra)
   python -m udrlpg_lite bench-population --env Swimmer-v5      # population vs faithful schedule
@@ -16,6 +18,7 @@ program with one line ``error: ...`` and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +27,30 @@ import torch
 from .presets import env_preset
 
 DEFAULT_ENV = "InvertedPendulum-v5"
-DEFAULT_STEPS = 30_000  # the built-in demo: a few minutes on 2 CPU cores
+DEFAULT_STEPS = 20_000  # the built-in demo (preset "demo"): about a minute on 2 CPU cores
+PRESETS = ("faithful", "reliable", "demo")  # udrlpg.PRESET_SETTINGS (not imported: start-up)
+
+
+def torch_threads(setting: str, n_runs: int = 1, cores: int | None = None) -> int:
+    """Torch's thread count: a number as given, or "auto": the cores this process may use
+    (``os.sched_getaffinity``) shared among the ``n_runs`` runs training in it at once.
+
+    A faithful run alternates updates (torch) and rollouts (MuJoCo), so a lone run can give each
+    phase every core; runs that update at the same time get a share each, since more torch threads
+    than free cores makes these small matmuls hundreds of times slower. Several processes on one
+    machine should each be given their cores (``taskset``) or ``--threads``.
+    """
+    if setting != "auto":
+        try:
+            threads = int(setting)
+        except ValueError:
+            raise ValueError(f"--threads must be a positive integer or auto, got {setting!r}") from None
+        if threads <= 0:
+            raise ValueError(f"--threads must be positive, got {threads}")
+        return threads
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // n_runs)
 
 
 def _parse_set(items: list[str]) -> dict[str, str]:
@@ -56,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     train = sub.add_parser("train", help="train from scratch")
-    train.add_argument("--env", default=DEFAULT_ENV)
+    train.add_argument("--env", default=None, help=f"gymnasium id (default: the demo on {DEFAULT_ENV})")
     train.add_argument("--algo", default="udrlpg")
     train.add_argument(
         "--steps",
@@ -66,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"when --env is not given)",
     )
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default=None,
+        help="udrlpg settings: faithful (the authors', the default with --env), reliable (ours: "
+        "command by achieved return, newest policies kept), demo (reliable with a small policy "
+        "and generator; the default without --env)",
+    )
     train.add_argument(
         "--seeds",
         default=None,
@@ -87,10 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--precision",
-        choices=["auto", "fp32", "bf16"],  # algorithm.PRECISIONS (not imported: keeps start-up light)
+        choices=["auto", "fp32", "bf16"],  # precision.PRECISIONS (not imported: keeps start-up light)
         default=None,
         help="matmul precision of the network updates of udrlpg and gogepo "
-        "(auto: bf16 where the CPU multiplies it natively)",
+        "(auto: the faster on this machine, measured once and cached)",
     )
     train.add_argument(
         "--set",
@@ -102,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = sub.add_parser("resume", help="continue an interrupted run")
     resume.add_argument("out", type=Path)
+
+    commands = sub.add_parser(
+        "commands", help="a udrlpg or gogepo run's commanded vs achieved return (RUN/summary.png)"
+    )
+    commands.add_argument("out", type=Path)
+    commands.add_argument("--commands", type=int, default=10, help="commands over the return range")
+    commands.add_argument("--episodes", type=int, default=5, help="episodes per command")
 
     export = sub.add_parser(
         "export", help="write RUN/generator.pt: a UDRLPG run's generator, normaliser and command"
@@ -131,12 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     pop.add_argument("--chunk-steps", type=int, default=10_000)
     pop.add_argument("--seed", type=int, default=0)
 
-    for p in (train, resume, export, bench, pop):
+    for p in (train, resume, commands, export, bench, pop):
         p.add_argument(
             "--threads",
-            type=int,
-            default=1,
-            help="torch threads (1 is fastest for these small matmuls on 2 cores)",
+            default="auto",
+            help="torch threads: a number, or auto (the cores this process may use, shared among "
+            "the seeds of --seeds)",
         )
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
@@ -144,9 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_cli(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.threads <= 0:
-        raise ValueError(f"--threads must be positive, got {args.threads}")
-    torch.set_num_threads(args.threads)
+    seeds = _parse_seeds(args.seeds) if getattr(args, "seeds", None) is not None else None
+    torch.set_num_threads(torch_threads(args.threads, len(seeds) if seeds else 1))
     if args.cmd == "bench":
         from . import bench
 
@@ -171,18 +211,30 @@ def run_cli(argv: list[str] | None = None) -> None:
         torch.save(run.algo.export(), args.out / "generator.pt")
         print(f"wrote {args.out / 'generator.pt'} (at {run.algo.env_steps} env steps)")
         return
+    if args.cmd == "commands":
+        run = Run.load(args.out)
+        sweep = run.command_sweep(args.commands, args.episodes)
+        _print_sweep(sweep)
+        print(f"wrote {args.out / 'commands.json'} and {args.out / 'summary.png'}")
+        return
     if args.cmd == "resume":
         run = Run.load(args.out)
     else:
+        demo = args.env is None
+        args.env = args.env or DEFAULT_ENV
         env_preset(args.env)  # unknown env -> one clear error
         steps = args.steps
         if steps is None:
-            steps = DEFAULT_STEPS if args.env == DEFAULT_ENV else env_preset(args.env).steps
-        overrides = _parse_set(args.set)
+            steps = DEFAULT_STEPS if demo else env_preset(args.env).steps
+        preset = args.preset or ("demo" if demo and args.algo == "udrlpg" else "faithful")
+        if preset != "faithful" and args.algo != "udrlpg":
+            raise ValueError(f"--preset {preset} is a udrlpg preset, not one for {args.algo}")
+        from .udrlpg import PRESET_SETTINGS
+
+        overrides = dict(PRESET_SETTINGS[preset]) | _parse_set(args.set)
         for name in ("sigma", "lr", "population", "precision"):
             if getattr(args, name) is not None:
                 overrides[name] = getattr(args, name)
-        seeds = _parse_seeds(args.seeds) if args.seeds is not None else None
         tag = f"s{args.seed}" if seeds is None else "seeds" + "-".join(map(str, seeds))
         out = args.out or Path("runs") / f"{args.env}-{args.algo}-{tag}"
         gpu_path = args.algo in ALGORITHMS and ALGORITHMS[args.algo].cls.supports_gpu
@@ -204,6 +256,7 @@ def run_cli(argv: list[str] | None = None) -> None:
                     overrides,
                     args.eval_every,
                     device,
+                    preset,
                 )
                 for seed in seeds
             ]
@@ -215,7 +268,9 @@ def run_cli(argv: list[str] | None = None) -> None:
                     f"{last['eval_return_mean']:.1f}; results in {run.out}/"
                 )
             return
-        run = Run.create(out, args.algo, args.env, steps, args.seed, overrides, args.eval_every, device)
+        run = Run.create(
+            out, args.algo, args.env, steps, args.seed, overrides, args.eval_every, device, preset
+        )
     rows = run.train(progress=not args.no_progress)
     last = rows[-1]
     print(
@@ -223,6 +278,16 @@ def run_cli(argv: list[str] | None = None) -> None:
         f"{last['eval_return_mean']:.1f} +- {last['eval_return_std']:.1f}; "
         f"results in {run.out}/ (metrics.csv, manifest.json, curve.png)"
     )
+    if args.cmd == "train" and preset == "demo":  # the demo ends with the trained generator's test
+        _print_sweep(run.command_sweep())
+        print(f"plot: {run.out / 'summary.png'} (learning curve, commanded vs achieved return)")
+
+
+def _print_sweep(sweep: dict) -> None:
+    print(f"commanded vs achieved return ({sweep['episodes']} episodes each, no noise):")
+    for c, m, s in zip(sweep["commands"], sweep["mean"], sweep["std"]):
+        print(f"  {c:9.1f} -> {m:9.1f} +- {s:.1f}")
+    print(f"  RMSE of achieved vs commanded: {sweep['rmse']:.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ import torch
 from stable_baselines3 import DDPG as SB3DDPG
 from stable_baselines3.common.noise import ActionNoise, NormalActionNoise
 
-from .algorithm import Algorithm
+from .algorithm import Algorithm, check_settings
 from .presets import EnvPreset
 
 
@@ -77,9 +77,7 @@ class DDPGConfig:
             "steps_per_iter": self.steps_per_iter > 0,
             "eval_episodes": self.eval_episodes > 0,
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"invalid {name} = {getattr(self, name)!r} (out of range)")
+        check_settings(self, checks, "out of range")
         if self.steps_per_iter % self.update_every:
             raise ValueError(
                 f"invalid steps_per_iter = {self.steps_per_iter} "
@@ -158,7 +156,10 @@ class DDPG(Algorithm):
         return super().state_dict() | {
             "sb3_model": model.getvalue(),
             "sb3_replay_buffer": replay.getvalue(),
-            "numpy_global_rng": np.random.get_state(),  # SB3's NormalActionNoise draws from it
+            # SB3's NormalActionNoise draws from it; kept as plain types (weights_only checkpoints)
+            "numpy_global_rng": [
+                v.tolist() if isinstance(v, np.ndarray) else v for v in np.random.get_state()
+            ],
             "action_space_rng": self.model.action_space.np_random.bit_generator.state,
         }
 
@@ -168,5 +169,6 @@ class DDPG(Algorithm):
         self.model.load_replay_buffer(io.BytesIO(state["sb3_replay_buffer"]))
         self.model.start_steps = self.config.start_steps
         super().load_state_dict(state)
-        np.random.set_state(state["numpy_global_rng"])
+        name, keys, pos, has_gauss, cached = state["numpy_global_rng"]
+        np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
         self.model.action_space.np_random.bit_generator.state = state["action_space_rng"]

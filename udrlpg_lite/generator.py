@@ -46,6 +46,8 @@ PRESETS: dict[str, GeneratorConfig] = {
     "udrlpg": GeneratorConfig(slice_size=32, embedding_dim=32, hidden=(512, 512), output_scaling=False),
     # GoGePo paper, appendix A.1: f = 16, d = 8, H = (256, 256), output scaling on.
     "gogepo": GeneratorConfig(slice_size=16, embedding_dim=8, hidden=(256, 256), output_scaling=True),
+    # ours, for the built-in demo and quick studies: GoGePo's slicing with H = (128, 128)
+    "small": GeneratorConfig(slice_size=16, embedding_dim=8, hidden=(128, 128), output_scaling=True),
 }
 
 

@@ -47,7 +47,8 @@ Choices this implementation makes, and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -56,10 +57,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .algorithm import Algorithm, bf16_updates, check_precision
+from .algorithm import Algorithm, check_settings, require_finite
 from .buffers import RecencyBuffer
 from .critic import ProbingCritic
 from .generator import PRESETS, PolicyGenerator
+from .precision import check_precision, describe, update_in_bf16
 from .presets import EnvPreset, ReturnScale
 
 
@@ -105,9 +107,7 @@ class GoGePoConfig:
             "n_probing": self.n_probing > 0,
             "eval_episodes": self.eval_episodes > 0,
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"invalid {name} = {getattr(self, name)!r}")
+        check_settings(self, checks, "out of range")
         if self.generator not in PRESETS:
             raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
         check_precision(self.precision)
@@ -150,8 +150,26 @@ class GoGePo(Algorithm):
         self.command = 0.0  # scaled; Algorithm 1, line 1
         self.critic_loss = float("nan")
         self.generator_loss = float("nan")
-        self.bf16_updates = bf16_updates(config.precision, self.device)
+        what = describe("gogepo", config.generator_batch, self.generator, self.critic)
+        self.bf16_updates = update_in_bf16(config.precision, self.device, self.probe_update, what)
         self.explore_rng = self.explore_generator()
+
+    def probe_update(self, bf16: bool) -> Callable[[], None]:
+        """One generator step through the critic as ``generator_step`` makes it, on copies and a
+        random batch of their own (for timing the precisions; the run stays untouched)."""
+        generator, critic = copy.deepcopy(self.generator), copy.deepcopy(self.critic)
+        optimizer = torch.optim.Adam(generator.parameters(), lr=self.config.generator_lr)
+        rng = torch.Generator(device=self.device).manual_seed(0)
+        returns = torch.rand(self.config.generator_batch, generator=rng, device=self.device)
+
+        def step() -> None:
+            with frozen(critic), torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
+                loss = F.mse_loss(critic(generator(returns)).float(), returns)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        return step
 
     def to_commands(self, returns: torch.Tensor) -> torch.Tensor:
         """Returns [B] in the environment's units -> the scaled commands the generator reads."""
@@ -165,6 +183,7 @@ class GoGePo(Algorithm):
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16_updates):
             predicted = self.critic(thetas)
         loss = F.mse_loss(predicted.float(), returns)
+        require_finite("critic loss", loss.detach(), self.env_steps)
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimizer.step()
@@ -184,6 +203,7 @@ class GoGePo(Algorithm):
         ):
             predicted = self.critic(self.generator(self.to_commands(returns)))
         loss = F.mse_loss(predicted.float(), returns)
+        require_finite("generator loss", loss.detach(), self.env_steps)
         self.generator_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.generator_optimizer.step()

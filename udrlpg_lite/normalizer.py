@@ -57,12 +57,17 @@ class RunningNorm:
         return (obs - mean) / std
 
     def state_dict(self) -> dict:
-        return {"count": self.count, "mean": self.mean.copy(), "m2": self.m2.copy()}
+        """Tensors and plain types only (checkpoints load with ``weights_only=True``)."""
+        return {
+            "count": self.count,
+            "mean": torch.from_numpy(self.mean.copy()),
+            "m2": torch.from_numpy(self.m2.copy()),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.count = int(state["count"])
-        self.mean = np.asarray(state["mean"], dtype=np.float64)
-        self.m2 = np.asarray(state["m2"], dtype=np.float64)
+        self.mean = torch.as_tensor(state["mean"]).cpu().numpy().astype(np.float64)
+        self.m2 = torch.as_tensor(state["m2"]).cpu().numpy().astype(np.float64)
 
 
 class GroupNorm:

@@ -45,3 +45,38 @@ def save_learning_curve(metrics_csv: str | Path, png: str | Path, title: str) ->
     fig.tight_layout()
     fig.savefig(png, dpi=120)
     plt.close(fig)
+
+
+def plot_command_curve(commands, achieved, achieved_std, title: str, ax=None):
+    """Achieved return of G(c) (no noise) against the commanded return c, with the identity line
+    (UDRLPG paper, Figure 4): a generator that follows commands lies on the diagonal."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.6))
+    lo, hi = min(commands), max(commands)
+    ax.plot([lo, hi], [lo, hi], color="0.5", ls=":", lw=1, label="achieved = commanded")
+    ax.errorbar(
+        commands,
+        achieved,
+        yerr=achieved_std,
+        color="C1",
+        marker="o",
+        ms=4,
+        capsize=2,
+        label="achieved (mean +- std)",
+    )
+    ax.set_xlabel("commanded return")
+    ax.set_ylabel("achieved return")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def save_run_summary(metrics_csv: str | Path, sweep: dict, png: str | Path, title: str) -> None:
+    """The learning curve beside the command-following curve of the trained generator."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=(3, 2))
+    plot_learning_curve(read_metrics(metrics_csv), title, left)
+    plot_command_curve(sweep["commands"], sweep["mean"], sweep["std"], "commanded vs achieved", right)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)

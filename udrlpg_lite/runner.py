@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import json
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -23,14 +24,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
-from .algorithm import Algorithm
+from .algorithm import Algorithm, NonFiniteError
 from .ars import ARS, ARSConfig, ars_config_for
 from .ddpg import DDPG, DDPGConfig, ddpg_config_for
 from .gogepo import GoGePo, GoGePoConfig
-from .plotting import save_learning_curve
+from .plotting import save_learning_curve, save_run_summary
 from .presets import env_preset
 from .udrl import UDRL, UDRLConfig, udrl_config_for
 from .udrlpg import UDRLPG, UDRLPGConfig
@@ -154,6 +156,7 @@ class Run:
         overrides: dict,
         eval_every: int | None = None,
         device: str = "cpu",
+        preset_name: str = "faithful",
     ) -> Run:
         if steps <= 0:
             raise ValueError(f"--steps must be positive, got {steps}")
@@ -177,11 +180,16 @@ class Run:
             "steps": steps,
             "eval_every": eval_every or preset.eval_every,
             "device": device,
+            "preset": preset_name,  # the named settings the overrides start from (udrlpg)
             "config": overrides,
             "command": " ".join([Path(sys.executable).name, "-m", "udrlpg_lite", *sys.argv[1:]]),
         }
+        run = cls(out, settings)
+        chosen = run.algo.run_info().get("update_precision")
+        if chosen is not None:  # "auto" measured here: a resume or rerun must not measure again
+            settings["config"]["precision"] = chosen
         (out / "run.json").write_text(json.dumps(settings, indent=2))
-        return cls(out, settings)
+        return run
 
     @classmethod
     def load(cls, out: Path) -> Run:
@@ -193,11 +201,21 @@ class Run:
         path = out / "checkpoint.pt"
         if path.exists():
             try:
-                state = torch.load(path, weights_only=False, map_location=run.algo.device)
-                run.algo.load_state_dict(state["algorithm"])
+                # weights_only: tensors and plain types only, so a checkpoint cannot run code
+                state = torch.load(path, weights_only=True, map_location=run.algo.device)
+            except pickle.UnpicklingError:
+                raise ValueError(
+                    f"checkpoint {path} holds objects other than tensors and plain types: refused"
+                ) from None
             except Exception as e:  # any failure to read means the file cannot be trusted
                 raise ValueError(
                     f"checkpoint {path} is corrupt or unreadable ({type(e).__name__})"
+                ) from None
+            try:
+                run.algo.load_state_dict(state["algorithm"])
+            except Exception as e:
+                raise ValueError(
+                    f"checkpoint {path} does not fit run.json ({type(e).__name__}: {e})"
                 ) from None
             run.rows, run.wall_time_s = state["rows"], state["wall_time_s"]
             run.segments = state.get("segments", [])
@@ -234,7 +252,12 @@ class Run:
                 if done:
                     break
                 before = algo.env_steps
-                algo.iterate()
+                try:
+                    algo.iterate()
+                except NonFiniteError as e:
+                    self.wall_time_s = time.perf_counter() - start
+                    self.write_records(status=f"failed: {e}")  # the last good checkpoint stays
+                    raise
                 bar.update(min(algo.env_steps, steps) - min(before, steps))
         return self.rows
 
@@ -261,6 +284,40 @@ class Run:
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
         os.replace(tmp, self.out / "checkpoint.pt")
+        self.write_records(status="complete" if complete else "running")
+
+    def command_sweep(self, n_commands: int = 10, episodes: int = 5) -> dict:
+        """The trained generator's command-following test (UDRLPG paper, Figure 4).
+
+        G(c) without noise for ``n_commands`` commands evenly over the env's return range,
+        ``episodes`` episodes each (evaluation steps: the run learns nothing from them). Writes
+        commands.json (commands, mean, std, RMSE of achieved vs commanded) and summary.png (the
+        learning curve beside the commanded-vs-achieved curve); returns what commands.json holds.
+        """
+        if not hasattr(self.algo, "command_sweep"):
+            raise ValueError(f"{self.out} is a {self.settings['algo']} run: it has no commands")
+        lo, hi = self.algo.preset.return_range
+        commands = np.linspace(lo, hi, n_commands)
+        mean, std = self.algo.command_sweep(commands, episodes)
+        sweep = {
+            "env_steps": self.algo.env_steps,
+            "episodes": episodes,
+            "commands": commands.tolist(),
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+            "rmse": float(np.sqrt(np.mean((mean - commands) ** 2))),
+        }
+        (self.out / "commands.json").write_text(json.dumps(sweep, indent=2))
+        save_run_summary(
+            self.out / "metrics.csv",
+            sweep,
+            self.out / "summary.png",
+            f"{self.settings['algo']} on {self.settings['env']}, seed {self.settings['seed']}",
+        )
+        return sweep
+
+    def write_records(self, status: str) -> None:
+        """metrics.csv, manifest.json (with ``status``) and curve.png, as they stand now."""
         with open(self.out / "metrics.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(self.rows[0]))
             writer.writeheader()
@@ -271,6 +328,7 @@ class Run:
             "segments": self.segments,  # a resumed run lists each process's commit
             "device": _device_description(self.algo.device),
             "algo": self.settings["algo"],
+            "preset": self.settings.get("preset", "faithful"),
             "env": self.settings["env"],
             "seed": self.settings["seed"],
             "steps_budget": self.settings["steps"],
@@ -280,7 +338,7 @@ class Run:
             "run_info": self.algo.run_info(),
             "versions": _versions(),
             "wall_time_s": round(self.wall_time_s, 2),
-            "status": "complete" if complete else "running",
+            "status": status,
         }
         (self.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
         save_learning_curve(

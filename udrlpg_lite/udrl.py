@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .algorithm import Algorithm
+from .algorithm import Algorithm, check_settings
 from .envs import Rollouts
 from .presets import EnvPreset
 
@@ -80,9 +80,7 @@ class UDRLConfig:
             "horizon_scale": self.horizon_scale > 0,
             "eval_episodes": self.eval_episodes > 0,
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"invalid {name} = {getattr(self, name)!r} (must be positive)")
+        check_settings(self, checks, "must be positive")
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"invalid activation = {self.activation!r} (choose from {list(ACTIVATIONS)})"
@@ -308,7 +306,10 @@ class UDRL(Algorithm):
         return super().state_dict() | {
             "behaviour": {k: v.clone() for k, v in self.behaviour.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
-            "buffer": [dataclasses.asdict(e) for e in self.buffer],
+            "buffer": [  # tensors and plain types (checkpoints load with weights_only=True)
+                {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in vars(e).items()}
+                for e in self.buffer
+            ],
             "explore_command": self.explore_command,
         }
 
@@ -316,5 +317,8 @@ class UDRL(Algorithm):
         super().load_state_dict(state)
         self.behaviour.load_state_dict(state["behaviour"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.buffer = [Episode(**episode) for episode in state["buffer"]]
+        self.buffer = [
+            Episode(**{k: v.numpy() if torch.is_tensor(v) else v for k, v in episode.items()})
+            for episode in state["buffer"]
+        ]
         self.explore_command = tuple(state["explore_command"])

@@ -21,16 +21,19 @@ Pseudocode of one run (the authors' schedule; ``population`` > 1 runs several ro
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algorithm import Algorithm, bf16_updates, check_precision
+from .algorithm import Algorithm, check_settings, require_finite
 from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
+from .precision import check_precision, describe, update_in_bf16
 from .presets import EnvPreset, ReturnScale, env_preset
 
 
@@ -56,6 +59,13 @@ class UDRLPGConfig:
     hidden: tuple[int, ...] = (256, 256)  # policy hidden layers
     precision: str = "auto"  # matmul precision of generator updates: auto | fp32 | bf16
     eval_episodes: int = 5
+    # how the exploration command is chosen: "max" = the best return stored so far (authors);
+    # "achieved" = ours: every probe_every iterations, play G(c) without noise at probe_commands
+    # commands over [0, best stored] and explore at the one whose policy scored best
+    command_rule: str = "max"
+    probe_every: int = 20
+    probe_commands: int = 5
+    probe_tolerance: float = 0.02  # scaled returns this close to the best probe count as ties
 
     def __post_init__(self) -> None:
         checks = {
@@ -66,12 +76,15 @@ class UDRLPGConfig:
             "population": self.population > 0,
             "warmup": self.warmup > 0,
             "eval_episodes": self.eval_episodes > 0,
+            "probe_every": self.probe_every > 0,
+            "probe_commands": self.probe_commands > 1,
+            "probe_tolerance": self.probe_tolerance >= 0,
         }
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"invalid {name} = {getattr(self, name)!r} (must be positive)")
+        check_settings(self, checks, "must be positive")
         if self.buffer not in ("buckets", "fifo", "recency"):
             raise ValueError(f"unknown buffer {self.buffer!r}; use buckets, fifo or recency")
+        if self.command_rule not in ("max", "achieved"):
+            raise ValueError(f"unknown command_rule {self.command_rule!r}; use max or achieved")
         if self.generator not in PRESETS:
             raise ValueError(f"unknown generator preset {self.generator!r}; use {list(PRESETS)}")
         check_precision(self.precision)
@@ -89,6 +102,24 @@ class UDRLPGConfig:
         if self.buffer == "fifo":
             return FIFOBuffer(self.buffer_capacity)
         return RecencyBuffer(self.buffer_capacity)
+
+
+# Named settings for ``train --preset NAME``, applied under any --set. "faithful" is the UDRLPG
+# authors' algorithm (the reproduction's default); "reliable" and "demo" are ours, not the paper's:
+# the command chosen by what the generator's policies achieve (``probe``) and full buckets keeping
+# their newest policies, at the paper's sizes ("reliable") or, for the built-in demo, with a small
+# policy (64, 64) and generator ("small" preset) and a learning rate to match.
+PRESET_SETTINGS: dict[str, dict[str, object]] = {
+    "faithful": {},
+    "reliable": {"command_rule": "achieved", "bucket_rule": "newest"},
+    "demo": {
+        "command_rule": "achieved",
+        "bucket_rule": "newest",
+        "generator": "small",
+        "hidden": (64, 64),
+        "lr": 1e-4,
+    },
+}
 
 
 class UDRLPG(Algorithm):
@@ -115,8 +146,29 @@ class UDRLPG(Algorithm):
         self.scale = ReturnScale(*preset.return_range)
         self.command = 0.0  # scaled; line 2 sets it after the warm-up
         self.last_loss = float("nan")
-        self.bf16_updates = bf16_updates(config.precision, self.device)
+        self.next_probe = 1  # the iteration at which the achieved rule probes next
+        what = describe("udrlpg", config.batch_size, self.generator)
+        self.bf16_updates = update_in_bf16(config.precision, self.device, self.probe_update, what)
         self.explore_rng = self.explore_generator()
+
+    def probe_update(self, bf16: bool) -> Callable[[], None]:
+        """One generator update as ``update`` makes it, on a copy and a random batch of its own
+        (for timing the precisions: the run's networks and random streams stay untouched)."""
+        generator = copy.deepcopy(self.generator)
+        optimizer = torch.optim.Adam(generator.parameters(), lr=self.config.lr)
+        rng = torch.Generator(device=self.device).manual_seed(0)
+        shape = (self.config.batch_size, self.spec.n_params)
+        thetas = torch.randn(shape, generator=rng, device=self.device)
+        returns = torch.rand(shape[0], generator=rng, device=self.device)
+
+        def step() -> None:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = F.mse_loss(generator(returns).float(), thetas)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        return step
 
     # --- lines 5-6: one hindsight update --------------------------------------------------------
     def update(self) -> float:
@@ -124,6 +176,7 @@ class UDRLPG(Algorithm):
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16_updates):
             generated = self.generator(returns)
         loss = F.mse_loss(generated.float(), thetas)
+        require_finite("generator loss", loss.detach(), self.env_steps)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -135,8 +188,31 @@ class UDRLPG(Algorithm):
         for theta, ret in zip(thetas, rollouts.returns):
             scaled = self.scale(float(ret))
             self.buffer.add(theta, scaled)
-            self.command = max(self.command, scaled)
+            if self.config.command_rule == "max" or self.iterations == 0:
+                self.command = max(self.command, scaled)
         return rollouts.returns
+
+    # --- our command rule: explore where the generator's own policies score best ----------------
+    def probe(self) -> tuple[np.ndarray, np.ndarray]:
+        """Play G_rho(c) without noise once at ``probe_commands`` commands evenly over [0, c_max].
+
+        c_max is the best scaled return stored so far (the authors' command). Every probe episode
+        is a policy with an observed return, so it is stored like any rollout, and its steps count
+        as training steps: choosing the command is a training decision. The command becomes the
+        highest probed c whose policy scored within ``probe_tolerance`` of the best probe, so a
+        generator whose policies all score alike keeps the authors' optimistic c_max. Returns
+        (commands, returns), both scaled. This rule is ours (``command_rule="achieved"``), not the
+        paper's.
+        """
+        cfg = self.config
+        commands = np.linspace(0.0, self.buffer.best_return, cfg.probe_commands)
+        with torch.no_grad():
+            thetas = self.generator(torch.tensor(commands, dtype=torch.float32, device=self.device))
+        returns = np.array([self.scale(float(r)) for r in self.rollout_and_store(thetas)])
+        good = np.flatnonzero(returns >= returns.max() - cfg.probe_tolerance)
+        self.command = float(commands[good[-1]])
+        self.next_probe = self.iterations + cfg.probe_every
+        return commands, returns
 
     def iterate(self) -> dict[str, float]:
         cfg = self.config
@@ -146,6 +222,8 @@ class UDRLPG(Algorithm):
             losses = [self.update() for _ in range(cfg.updates_per_rollout * cfg.population)]
             if losses:
                 self.last_loss = float(np.mean(losses))
+            if cfg.command_rule == "achieved" and self.iterations >= self.next_probe:
+                self.probe()
             thetas = self.generator.explore(self.command, cfg.population, cfg.sigma, self.explore_rng)
             returns = self.rollout_and_store(thetas)
         self.iterations += 1
@@ -212,6 +290,7 @@ class UDRLPG(Algorithm):
             "buffer": self.buffer.state_dict(),
             "command": self.command,
             "last_loss": self.last_loss,
+            "next_probe": self.next_probe,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -221,3 +300,4 @@ class UDRLPG(Algorithm):
         self.buffer.load_state_dict(state["buffer"])
         self.command = state["command"]
         self.last_loss = state["last_loss"]
+        self.next_probe = state.get("next_probe", 1)

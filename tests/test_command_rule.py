@@ -1,0 +1,125 @@
+"""Our command rule (command_rule="achieved") and the named presets: hand-computed cases,
+step accounting, determinism and resume."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from udrlpg_lite.cli import main
+from udrlpg_lite.presets import env_preset
+from udrlpg_lite.runner import Run
+from udrlpg_lite.udrlpg import PRESET_SETTINGS, UDRLPG, UDRLPGConfig
+
+IP = "InvertedPendulum-v5"
+SMALL = {"generator": "small", "hidden": (32, 32), "warmup": 3, "updates_per_rollout": 2}
+
+
+def achieved_algo(seed=0, **kw):
+    config = UDRLPGConfig(**(SMALL | {"command_rule": "achieved"} | kw))
+    return UDRLPG(IP, env_preset(IP), seed, config)
+
+
+def fake_probe_returns(algo, scaled_returns):
+    """Make the probe episodes score the given scaled returns (hand-computed cases)."""
+    algo.rollout_and_store = lambda thetas: np.array([algo.scale.unscale(r) for r in scaled_returns])
+
+
+@pytest.mark.parametrize(
+    "returns,expected",
+    [
+        ([0.10, 0.50, 0.49, 0.20, 0.10], 0.4),  # 0.49 is within 0.02 of 0.50: the higher command
+        ([0.10, 0.50, 0.30, 0.20, 0.10], 0.2),  # a clear winner below c_max
+        ([0.05, 0.05, 0.05, 0.05, 0.05], 0.8),  # all alike: the authors' c_max
+        ([0.90, 0.10, 0.10, 0.10, 0.10], 0.0),  # only the lowest command works
+    ],
+)
+def test_probe_picks_the_highest_command_among_the_best_scoring(returns, expected):
+    algo = achieved_algo()
+    algo.iterate()  # warm-up
+    algo.buffer.best_return = 0.8  # probed commands: 0, 0.2, 0.4, 0.6, 0.8
+    fake_probe_returns(algo, returns)
+    commands, scaled = algo.probe()
+    assert commands == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8])
+    assert scaled == pytest.approx(returns)
+    assert algo.command == pytest.approx(expected)
+
+
+def test_probe_episodes_are_stored_and_counted_as_training_steps():
+    algo = achieved_algo(probe_every=4)
+    algo.iterate()
+    added, steps, evals = algo.buffer.n_added, algo.env_steps, algo.eval_env_steps
+    algo.iterate()  # iteration 1: the first probe (5 episodes), then one noisy rollout
+    assert algo.buffer.n_added == added + 5 + 1
+    assert algo.env_steps > steps and algo.eval_env_steps == evals
+    assert algo.next_probe == 1 + 4
+    for _ in range(3):  # iterations 2-4: no probe
+        algo.iterate()
+    assert algo.buffer.n_added == added + 6 + 3
+
+
+def test_the_max_rule_never_probes_and_keeps_the_best_return():
+    algo = UDRLPG(IP, env_preset(IP), 0, UDRLPGConfig(**SMALL))
+    algo.probe = lambda: pytest.fail("the authors' rule does not probe")
+    for _ in range(5):
+        algo.iterate()
+    assert algo.command == pytest.approx(algo.buffer.best_return)
+
+
+def test_same_seed_same_run_with_the_achieved_rule():
+    def trace(seed):
+        algo = achieved_algo(seed, probe_every=2)
+        for _ in range(8):
+            algo.iterate()
+        return algo.env_steps, algo.command, algo.generator(torch.tensor([0.5]))
+
+    a, b = trace(1), trace(1)
+    assert a[:2] == b[:2] and torch.equal(a[2], b[2])
+
+
+def test_an_interrupted_achieved_run_resumes_to_the_same_result(tmp_path):
+    overrides = dict(SMALL) | {"command_rule": "achieved", "probe_every": 3}
+    settings = dict(algo="udrlpg", env=IP, steps=1500, seed=2, overrides=overrides, eval_every=250)
+    full = Run.create(tmp_path / "full", **settings).train(progress=False)
+    run = Run.create(tmp_path / "cut", **settings)
+    calls = {"n": 0}
+    iterate = run.algo.iterate
+
+    def interrupted():
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise KeyboardInterrupt
+        return iterate()
+
+    run.algo.iterate = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run.train(checkpoint_every_s=0.0, progress=False)
+    resumed = Run.load(tmp_path / "cut").train(progress=False)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rows]  # noqa: E731
+    assert strip(resumed) == strip(full)
+
+
+def test_presets_are_named_settings_of_ours():
+    assert PRESET_SETTINGS["faithful"] == {}
+    for name in ("reliable", "demo"):
+        config = UDRLPGConfig(**PRESET_SETTINGS[name])
+        assert config.command_rule == "achieved" and config.bucket_rule == "newest"
+    assert UDRLPGConfig(**PRESET_SETTINGS["reliable"]).generator == "udrlpg"  # the paper's sizes
+
+
+def test_train_without_arguments_is_the_demo_and_env_gives_the_faithful_preset(capsys, tmp_path):
+    fast = ["--steps", "300", "--eval-every", "150", "--no-progress", "--set", "hidden=32,32"]
+    assert main(["train", *fast, "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    settings = json.loads((tmp_path / "demo" / "run.json").read_text())
+    assert settings["preset"] == "demo" and settings["config"]["command_rule"] == "achieved"
+    assert "RMSE" in out and (tmp_path / "demo" / "summary.png").stat().st_size > 1000
+    sweep = json.loads((tmp_path / "demo" / "commands.json").read_text())
+    assert len(sweep["commands"]) == 10 and np.isfinite(sweep["rmse"])
+    argv = ["train", "--env", IP, *fast, "--set", "generator=small", "--out", str(tmp_path / "f")]
+    assert main(argv) == 0
+    settings = json.loads((tmp_path / "f" / "run.json").read_text())
+    assert settings["preset"] == "faithful" and "command_rule" not in settings["config"]
+    assert main(["train", "--algo", "ars", "--preset", "reliable", "--out", str(tmp_path / "a")]) == 2
+    assert "udrlpg preset" in capsys.readouterr().err
