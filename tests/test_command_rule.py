@@ -53,6 +53,8 @@ def test_probe_episodes_are_stored_and_counted_as_training_steps():
     algo.iterate()  # iteration 1: the first probe (5 episodes), then one noisy rollout
     assert algo.buffer.n_added == added + 5 + 1
     assert algo.env_steps > steps and algo.eval_env_steps == evals
+    assert 0 < algo.probe_env_steps < algo.env_steps - steps  # the probes' share of the steps
+    assert algo.run_info()["probe_env_steps"] == algo.probe_env_steps
     assert algo.next_probe == 1 + 4
     for _ in range(3):  # iterations 2-4: no probe
         algo.iterate()

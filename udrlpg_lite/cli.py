@@ -144,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_argument("--commands", type=int, default=10, help="commands over the return range")
     commands.add_argument("--episodes", type=int, default=5, help="episodes per command")
 
+    report = sub.add_parser(
+        "report", help="final return over seeds with a 95%% bootstrap CI, pass rate and RMSE"
+    )
+    report.add_argument("groups", type=Path, nargs="+", help="folders, each holding one group's runs")
+    report.add_argument("--csv", type=Path, required=True, help="where to write the summary table")
+
     export = sub.add_parser(
         "export", help="write RUN/generator.pt: a UDRLPG run's generator, normaliser and command"
     )
@@ -172,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     pop.add_argument("--chunk-steps", type=int, default=10_000)
     pop.add_argument("--seed", type=int, default=0)
 
-    for p in (train, resume, commands, export, bench, pop):
+    for p in (train, resume, commands, report, export, bench, pop):
         p.add_argument(
             "--threads",
             default="auto",
@@ -199,6 +205,15 @@ def run_cli(argv: list[str] | None = None) -> None:
         population_bench.run(
             args.env, args.algo, args.population, args.steps, args.chunk_steps, args.seed
         )
+        return
+
+    if args.cmd == "report":
+        from .report import COLUMNS, write_summary
+
+        rows = write_summary(args.groups, args.csv)
+        for row in rows:
+            print(", ".join(f"{k} {row[k]}" for k in ["group", *COLUMNS] if row[k] != ""))
+        print(f"wrote {args.csv}")
         return
 
     from .algorithm import auto_device

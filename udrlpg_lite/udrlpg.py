@@ -147,6 +147,7 @@ class UDRLPG(Algorithm):
         self.command = 0.0  # scaled; line 2 sets it after the warm-up
         self.last_loss = float("nan")
         self.next_probe = 1  # the iteration at which the achieved rule probes next
+        self.probe_env_steps = 0  # the training steps the probes took (part of env_steps)
         what = describe("udrlpg", config.batch_size, self.generator)
         self.bf16_updates = update_in_bf16(config.precision, self.device, self.probe_update, what)
         self.explore_rng = self.explore_generator()
@@ -208,7 +209,9 @@ class UDRLPG(Algorithm):
         commands = np.linspace(0.0, self.buffer.best_return, cfg.probe_commands)
         with torch.no_grad():
             thetas = self.generator(torch.tensor(commands, dtype=torch.float32, device=self.device))
+        steps = self.env_steps
         returns = np.array([self.scale(float(r)) for r in self.rollout_and_store(thetas)])
+        self.probe_env_steps += self.env_steps - steps
         good = np.flatnonzero(returns >= returns.max() - cfg.probe_tolerance)
         self.command = float(commands[good[-1]])
         self.next_probe = self.iterations + cfg.probe_every
@@ -281,7 +284,10 @@ class UDRLPG(Algorithm):
         return algo
 
     def run_info(self) -> dict:
-        return {"update_precision": "bf16" if self.bf16_updates else "fp32"}
+        info = {"update_precision": "bf16" if self.bf16_updates else "fp32"}
+        if self.config.command_rule == "achieved":
+            info["probe_env_steps"] = self.probe_env_steps
+        return info
 
     def state_dict(self) -> dict:
         return super().state_dict() | {
@@ -291,6 +297,7 @@ class UDRLPG(Algorithm):
             "command": self.command,
             "last_loss": self.last_loss,
             "next_probe": self.next_probe,
+            "probe_env_steps": self.probe_env_steps,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -301,3 +308,4 @@ class UDRLPG(Algorithm):
         self.command = state["command"]
         self.last_loss = state["last_loss"]
         self.next_probe = state.get("next_probe", 1)
+        self.probe_env_steps = state.get("probe_env_steps", 0)
