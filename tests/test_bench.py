@@ -30,3 +30,23 @@ def test_bench_population_rejects_bad_input():
         population_bench.run(algo="ars")
     with pytest.raises(ValueError, match="at least 2"):
         population_bench.run(population=1)
+
+
+def test_bench_train_times_updates_and_rollouts_against_the_reference(capsys):
+    from udrlpg_lite import train_bench
+
+    loops = train_bench.run(
+        "InvertedPendulum-v5",
+        iterations=2,
+        chunk=1,
+        precisions=("fp32",),
+        thread_counts=(1,),
+        sizes={"generator": "small", "hidden": (32, 32)},
+    )
+    out = capsys.readouterr().out
+    assert set(loops) == {"reference", "ours, 1 thread, fp32"}
+    for timing in loops.values():
+        assert timing.updates == 16 and timing.env_steps > 0
+        assert 0 < timing.rollout_seconds < timing.seconds
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("speed ratio train/reference: ") and float(last.split(": ")[1]) > 0

@@ -178,7 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     pop.add_argument("--chunk-steps", type=int, default=10_000)
     pop.add_argument("--seed", type=int, default=0)
 
-    for p in (train, resume, commands, report, export, bench, pop):
+    bt = sub.add_parser(
+        "bench-train",
+        help="time the faithful UDRLPG loop (updates, rollouts) against one built like the authors'",
+    )
+    bt.add_argument("--env", default="InvertedPendulum-v5")
+    bt.add_argument("--iterations", type=int, default=12, help="timed iterations per loop")
+    bt.add_argument("--chunk", type=int, default=3, help="iterations per alternating chunk")
+    bt.add_argument("--seed", type=int, default=0)
+    bt.add_argument("--precisions", default="fp32,bf16", help="precisions of our loop to time")
+
+    for p in (train, resume, commands, report, export, bench, pop, bt):
         p.add_argument(
             "--threads",
             default="auto",
@@ -207,6 +217,15 @@ def run_cli(argv: list[str] | None = None) -> None:
         )
         return
 
+    if args.cmd == "bench-train":
+        from . import train_bench
+
+        precisions = tuple(args.precisions.split(","))
+        for precision in precisions:
+            if precision not in ("fp32", "bf16"):
+                raise ValueError(f"--precisions takes fp32 and bf16, got {precision!r}")
+        train_bench.run(args.env, args.iterations, args.chunk, args.seed, precisions)
+        return
     if args.cmd == "report":
         from .report import COLUMNS, write_summary
 

@@ -39,14 +39,18 @@ def cache_path() -> Path:
     return Path(root) / "precision.json"
 
 
-def machine_key(device: torch.device, what: str) -> str:
-    """What the measured answer depends on: processor, torch, threads, device and the networks."""
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
-        pass
+        return platform.processor() or platform.machine()
+
+
+def machine_key(device: torch.device, what: str) -> str:
+    """What the measured answer depends on: processor, torch, threads, device and the networks."""
+    cpu = cpu_name()
     if device.type == "cuda":
         cpu = torch.cuda.get_device_name(device)
     return f"{cpu} | torch {torch.__version__} | threads {torch.get_num_threads()} | {what}"

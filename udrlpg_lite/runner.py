@@ -33,6 +33,7 @@ from .ars import ARS, ARSConfig, ars_config_for
 from .ddpg import DDPG, DDPGConfig, ddpg_config_for
 from .gogepo import GoGePo, GoGePoConfig
 from .plotting import save_learning_curve, save_run_summary
+from .precision import cpu_name
 from .presets import env_preset
 from .udrl import UDRL, UDRLConfig, udrl_config_for
 from .udrlpg import UDRLPG, UDRLPGConfig
@@ -82,13 +83,7 @@ def build_config(algo: str, env: str, overrides: dict) -> object:
 
 
 def _device_description(device: torch.device) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    text = f"cpu: {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+    text = f"cpu: {cpu_name()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
     if device.type == "cuda":
         text = f"gpu: {torch.cuda.get_device_name(device)}; {text}"
     return text
