@@ -312,7 +312,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         f"{last['eval_return_mean']:.1f} +- {last['eval_return_std']:.1f}; "
         f"results in {run.out}/ (metrics.csv, manifest.json, curve.png)"
     )
-    if args.cmd == "train" and preset == "demo":  # the demo ends with the trained generator's test
+    if run.settings.get("preset") == "demo":  # the demo ends with the trained generator's test
         _print_sweep(run.command_sweep())
         print(f"plot: {run.out / 'summary.png'} (learning curve, commanded vs achieved return)")
 
