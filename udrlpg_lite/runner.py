@@ -198,7 +198,9 @@ class Run:
             try:
                 # weights_only: tensors and plain types only, so a checkpoint cannot run code
                 state = torch.load(path, weights_only=True, map_location=run.algo.device)
-            except pickle.UnpicklingError:
+            except pickle.UnpicklingError as e:
+                if "Unsupported global" not in str(e):  # damaged, not a foreign object
+                    raise ValueError(f"checkpoint {path} is corrupt or unreadable") from None
                 raise ValueError(
                     f"checkpoint {path} holds objects other than tensors and plain types: refused"
                 ) from None
