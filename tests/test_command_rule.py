@@ -1,5 +1,5 @@
 """Our command rule (command_rule="achieved") and the named presets: hand-computed cases,
-step accounting, determinism and resume."""
+step accounting and determinism (resume: tests/test_udrlpg.py)."""
 
 import json
 
@@ -9,7 +9,6 @@ import torch
 
 from udrlpg_lite.cli import main
 from udrlpg_lite.presets import env_preset
-from udrlpg_lite.runner import Run
 from udrlpg_lite.udrlpg import PRESET_SETTINGS, UDRLPG, UDRLPGConfig
 
 IP = "InvertedPendulum-v5"
@@ -78,28 +77,6 @@ def test_same_seed_same_run_with_the_achieved_rule():
 
     a, b = trace(1), trace(1)
     assert a[:2] == b[:2] and torch.equal(a[2], b[2])
-
-
-def test_an_interrupted_achieved_run_resumes_to_the_same_result(tmp_path):
-    overrides = dict(SMALL) | {"command_rule": "achieved", "probe_every": 3}
-    settings = dict(algo="udrlpg", env=IP, steps=1500, seed=2, overrides=overrides, eval_every=250)
-    full = Run.create(tmp_path / "full", **settings).train(progress=False)
-    run = Run.create(tmp_path / "cut", **settings)
-    calls = {"n": 0}
-    iterate = run.algo.iterate
-
-    def interrupted():
-        calls["n"] += 1
-        if calls["n"] == 20:
-            raise KeyboardInterrupt
-        return iterate()
-
-    run.algo.iterate = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        run.train(checkpoint_every_s=0.0, progress=False)
-    resumed = Run.load(tmp_path / "cut").train(progress=False)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_time_s"} for r in rows]  # noqa: E731
-    assert strip(resumed) == strip(full)
 
 
 def test_presets_are_named_settings_of_ours():

@@ -89,8 +89,12 @@ def test_same_seed_same_run_different_seed_different_run():
     assert not torch.equal(a[2], c[2])
 
 
-def test_interrupted_run_resumes_to_the_same_result(tmp_path):
-    settings = dict(algo="udrlpg", env=IP, steps=1500, seed=3, overrides=dict(SMALL), eval_every=250)
+@pytest.mark.parametrize(
+    "rule", [{}, {"command_rule": "achieved", "probe_every": 3}], ids=["authors", "achieved"]
+)
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, rule):
+    overrides = dict(SMALL) | rule
+    settings = dict(algo="udrlpg", env=IP, steps=1500, seed=3, overrides=overrides, eval_every=250)
     full = Run.create(tmp_path / "full", **settings).train(progress=False)
 
     run = Run.create(tmp_path / "cut", **settings)
