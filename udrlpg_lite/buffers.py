@@ -140,7 +140,7 @@ def bucket_weights(n_nonempty: int, strategy: str, scale: float = 0.3) -> np.nda
 
 
 class BucketBuffer(ReplayBuffer):
-    """Return buckets of the UDRLPG authors' code (see shared/reference/authors-code.md).
+    """Return buckets of the UDRLPG authors' code (the public repository JacopoD/udrlpg_).
 
     Returns are expected scaled to [0, 1] (below 0 they fall in bucket 0). ``n_buckets`` equal-width
     buckets cover [0, 1]; a return above 1 lands in a further bucket of the same width (the range grows

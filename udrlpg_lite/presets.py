@@ -1,6 +1,6 @@
 """Per-environment settings, so that ``--env`` alone gives the papers' protocol.
 
-Return ranges and budgets are the UDRLPG authors' (shared/reference/authors-code.md); Pendulum-v1 and
+Return ranges and budgets are the UDRLPG authors' (JacopoD/udrlpg_); Pendulum-v1 and
 MountainCarContinuous-v0 ranges are ours (their reward bounds), since the authors give none. The papers
 used gym's -v2/-v3/-v4 MuJoCo tasks; we run gymnasium's -v5 ones (same observations, frame skips and
 1000-step limits), and say so wherever we compare with the papers.

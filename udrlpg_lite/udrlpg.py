@@ -39,7 +39,7 @@ from .presets import EnvPreset, ReturnScale, env_preset
 
 @dataclass(frozen=True)
 class UDRLPGConfig:
-    """Hyperparameters; the defaults are the UDRLPG authors' (shared/reference/authors-code.md)."""
+    """Hyperparameters; the defaults are the UDRLPG authors' (JacopoD/udrlpg_)."""
 
     sigma: float = 0.1  # std of the parameter-space exploration noise
     lr: float = 2e-6  # Adam learning rate of the generator
