@@ -18,7 +18,6 @@ program with one line ``error: ...`` and exit status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -49,8 +48,10 @@ def torch_threads(setting: str, n_runs: int = 1, cores: int | None = None) -> in
             raise ValueError(f"--threads must be positive, got {threads}")
         return threads
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // n_runs)
+        from .precision import usable_cores
+
+        cores = usable_cores()
+    return max(1, cores // n_runs)
 
 
 def _parse_set(items: list[str]) -> dict[str, str]:

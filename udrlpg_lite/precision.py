@@ -48,6 +48,13 @@ def cpu_name() -> str:
         return platform.processor() or platform.machine()
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (``os.sched_getaffinity`` where the OS has it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def machine_key(device: torch.device, what: str) -> str:
     """What the measured answer depends on: processor, torch, threads, device and the networks."""
     cpu = cpu_name()

@@ -19,14 +19,13 @@ loop's update and step costs at the reference loop's own mix of updates and step
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 
 import torch
 
 from .envs.gym_vector import GymVectorEvaluator
 from .population_bench import _TimedRollouts
-from .precision import cpu_name
+from .precision import cpu_name, usable_cores
 from .presets import env_preset
 from .udrlpg import UDRLPG, UDRLPGConfig
 
@@ -70,9 +69,7 @@ def _loop(
 
 
 def machine() -> str:
-    cpu = cpu_name()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} cores usable, torch {torch.__version__}"
+    return f"{cpu_name()}, {usable_cores()} cores usable, torch {torch.__version__}"
 
 
 def run(
@@ -92,8 +89,7 @@ def run(
     env_preset(env_id)  # unknown env -> one clear error
     if iterations <= 0 or chunk <= 0:
         raise ValueError("--iterations and --chunk must be positive")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    thread_counts = thread_counts or tuple(sorted({1, cores}))
+    thread_counts = thread_counts or tuple(sorted({1, usable_cores()}))
     reference_loop = _loop(env_id, seed, "fp32", True, sizes)
     loops = {"reference": (LoopTiming("reference", 1, "fp32"), *reference_loop)}
     for threads in thread_counts:
