@@ -1,0 +1,95 @@
+"""The book's one set-up cell: the same in every chapter, and its Colab install path works.
+
+The Colab path is run for real, in a fresh virtual environment that sees the machine's packages
+(as a Colab runtime comes with torch, numpy and matplotlib preinstalled) but not this checkout:
+the cell clones the repository from a local address, installs it as a normal package, and the
+same interpreter then imports everything every chapter imports.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
+CELL = (ROOT / "book" / "_tools" / "setup_cell.py").read_text().rstrip("\n")
+
+
+def code_cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def chapter_imports() -> list[str]:
+    """Every top-level import statement of the chapters' code cells (IPython magics dropped)."""
+    found: dict[str, None] = {}
+    for path in CHAPTERS:
+        for source in code_cells(path):
+            python = "\n".join(ln for ln in source.splitlines() if not ln.startswith(("%", "!")))
+            for node in ast.parse(python).body:
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    found[ast.unparse(node)] = None
+    return list(found)
+
+
+def test_every_chapter_opens_with_the_same_setup_cell():
+    assert len(CHAPTERS) >= 6
+    differ = [p.name for p in CHAPTERS if code_cells(p)[0] != CELL]
+    assert differ == [], f"first code cell differs from book/_tools/setup_cell.py in {differ}"
+
+
+def test_chapter_imports_are_found():
+    imports = chapter_imports()
+    assert "import mediapy" in imports
+    assert any(s.startswith("from udrlpg_lite.runner import") for s in imports)
+
+
+def test_no_chapter_sets_quick_or_the_renderer_itself():
+    for path in CHAPTERS:
+        for source in code_cells(path)[1:]:
+            assert "QUICK =" not in source, f"{path.name} sets QUICK outside the set-up cell"
+            assert "MUJOCO_GL" not in source, f"{path.name} sets MUJOCO_GL outside the set-up cell"
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the repository as a git clone")
+def test_setup_cell_installs_an_importable_book_in_a_fresh_venv(tmp_path):
+    env_dir, clone = tmp_path / "venv", tmp_path / "udrlpg-book"
+    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    python = env_dir / "bin" / "python"
+    script = "\n".join(
+        [
+            CELL,
+            *chapter_imports(),
+            "import udrlpg_lite",
+            "print('PACKAGE', udrlpg_lite.__file__)",
+            "print('CWD', os.getcwd())",
+        ]
+    )
+    env = dict(
+        os.environ,
+        BOOK_INSTALL="1",
+        BOOK_REPO=f"file://{ROOT}",
+        BOOK_ROOT=str(clone),
+        MPLBACKEND="Agg",
+        PYTHONNOUSERSITE="1",
+    )
+    env.pop("PYTHONPATH", None)
+    env.pop("QUICK", None)
+    done = subprocess.run(
+        [str(python), "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = dict(
+        ln.split(" ", 1) for ln in done.stdout.splitlines() if ln.startswith(("PACKAGE", "CWD"))
+    )
+    assert Path(lines["PACKAGE"]).is_relative_to(env_dir), lines["PACKAGE"]  # not this checkout
+    assert Path(lines["CWD"]) == clone / "book"
+    assert "QUICK=True" in done.stdout and sys.executable != str(python)
