@@ -1,4 +1,4 @@
-"""The book's one set-up cell: the same in every chapter, and its Colab install path works.
+"""The book's checks: one set-up cell everywhere, its Colab install path, computed numbers.
 
 The Colab path is run for real, in a fresh virtual environment that sees the machine's packages
 (as a Colab runtime comes with torch, numpy and matplotlib preinstalled) but not this checkout:
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -46,6 +47,25 @@ def test_every_chapter_opens_with_the_same_setup_cell():
     assert differ == [], f"first code cell differs from book/_tools/setup_cell.py in {differ}"
 
 
+GLUE_REF = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)")  # {glue:text}`name:.1f` in the text
+GLUE_CALL = re.compile(r"""\bglue\(\s*(?:f?["'])([^"']+)["']""")  # glue("name", value) in a cell
+
+
+def test_every_number_glued_into_the_text_is_computed_by_a_cell():
+    """A number the prose marks as computed ({glue} role) comes from a glue() call in a code cell."""
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        missing = set(GLUE_REF.findall(text)) - set(GLUE_CALL.findall(code))
+        assert not missing, f"{path.name} cites numbers no cell computes: {sorted(missing)}"
+
+
+def test_glue_patterns_read_what_the_book_writes():
+    assert GLUE_REF.findall("first pass at {glue:text}`ars_first:,.0f` steps") == ["ars_first"]
+    assert GLUE_CALL.findall('glue("ars_first", first, display=False)') == ["ars_first"]
+
+
 def test_chapter_imports_are_found():
     imports = chapter_imports()
     assert "import mediapy" in imports
@@ -55,8 +75,10 @@ def test_chapter_imports_are_found():
 def test_no_chapter_sets_quick_or_the_renderer_itself():
     for path in CHAPTERS:
         for source in code_cells(path)[1:]:
-            assert "QUICK =" not in source, f"{path.name} sets QUICK outside the set-up cell"
-            assert "MUJOCO_GL" not in source, f"{path.name} sets MUJOCO_GL outside the set-up cell"
+            for name in ("QUICK", "DEVICE", "MUJOCO_GL"):
+                assert not re.search(rf"^{name}\s*=|\"{name}\"", source, re.M), (
+                    f"{path.name} sets {name} outside the set-up cell"
+                )
 
 
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the repository as a git clone")
