@@ -189,7 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--seed", type=int, default=0)
     bt.add_argument("--precisions", default="fp32,bf16", help="precisions of our loop to time")
 
-    for p in (train, resume, commands, report, export, bench, pop, bt):
+    sw = sub.add_parser(
+        "sweep", help="every env x algo x seed as a run directory, on all cores (or on Ray)"
+    )
+    sw.add_argument("--envs", required=True, help="gymnasium ids, comma-separated")
+    sw.add_argument("--algos", default="udrlpg", help="algorithms, comma-separated")
+    sw.add_argument("--seeds", dest="sweep_seeds", default="0-4", help="e.g. 0-4 or 0,1,7")
+    sw.add_argument("--out", type=Path, required=True, help="runs go to OUT/<env>-<algo>/s<seed>")
+    sw.add_argument("--steps", type=int, default=None, help="env-step budget (default: the paper's)")
+    sw.add_argument("--preset", choices=PRESETS, default="faithful", help="udrlpg settings")
+    sw.add_argument("--eval-every", type=int, default=None)
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sw.add_argument("--workers", type=int, default=None, help="processes (default: usable cores)")
+    sw.add_argument("--ray", default=None, metavar="ADDRESS", help="run as Ray tasks (or: local)")
+
+    for p in (train, resume, commands, report, export, bench, pop, bt, sw):
         p.add_argument(
             "--threads",
             default="auto",
@@ -226,6 +240,22 @@ def run_cli(argv: list[str] | None = None) -> None:
             if precision not in ("fp32", "bf16"):
                 raise ValueError(f"--precisions takes fp32 and bf16, got {precision!r}")
         train_bench.run(args.env, args.iterations, args.chunk, args.seed, precisions)
+        return
+    if args.cmd == "sweep":
+        from .sweep import parse_seeds, plan, run_sweep
+
+        jobs = plan(
+            args.envs.split(","),
+            args.algos.split(","),
+            parse_seeds(args.sweep_seeds),
+            args.out,
+            steps=args.steps,
+            preset=args.preset,
+            overrides=_parse_set(args.set),
+            eval_every=args.eval_every,
+        )
+        for result in run_sweep(jobs, args.workers, args.ray):
+            print(f"{result['out']}: {result['status']} ({result['wall_time_s']:.0f} s)")
         return
     if args.cmd == "report":
         from .report import COLUMNS, write_summary
