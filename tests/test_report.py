@@ -13,7 +13,7 @@ def fake_run(out, seed, returns, rmse=None, env="InvertedPendulum-v5"):
     out.mkdir(parents=True)
     settings = {"algo": "udrlpg", "env": env, "seed": seed, "eval_every": 1000, "preset": "demo"}
     (out / "run.json").write_text(json.dumps(settings))
-    manifest = {"wall_time_s": 1.0, "config": {"eval_episodes": 5}}
+    manifest = {"wall_time_s": 1.0, "config": {"eval_episodes": 5}, "status": "complete"}
     (out / "manifest.json").write_text(json.dumps(manifest))
     lines = ["env_steps,eval_return_mean,eval_return_std"]
     lines += [f"{1000 * i},{r},0.0" for i, r in enumerate(returns)]
@@ -48,5 +48,40 @@ def test_the_interval_is_scipys_bootstrap():
 
 def test_a_folder_without_runs_is_one_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no run directories"):
+    with pytest.raises(ValueError, match="no finished run directories"):
         write_summary([tmp_path / "empty"], tmp_path / "s.csv")
+
+
+def test_variant_names_what_differs_from_the_preset():
+    from udrlpg_lite.report import variant
+
+    assert variant({"algo": "udrlpg", "preset": "faithful", "config": {"precision": "bf16"}}) == (
+        "faithful"
+    )
+    demo = {"command_rule": "max", "hidden": [64, 64], "generator": "small"}
+    assert variant({"algo": "udrlpg", "preset": "demo", "config": demo}) == "demo, command_rule=max"
+    assert variant({"algo": "ars", "config": {"step_size": 0.02}}) == "faithful, step_size=0.02"
+
+
+def test_report_writes_the_table_beside_the_papers_and_the_figures(tmp_path):
+    from udrlpg_lite.report import write_report
+
+    for seed in range(3):
+        fake_run(tmp_path / "runs" / "ip" / f"s{seed}", seed, [10 * seed] * 5 + [1000] * 20)
+    (tmp_path / "runs" / "ip" / "s0" / "run.json").write_text(
+        json.dumps(
+            {"algo": "udrlpg", "env": "InvertedPendulum-v5", "seed": 0, "eval_every": 1000}
+            | {"preset": "faithful"}
+        )
+    )
+    with pytest.raises(ValueError, match="mixes runs of different settings"):
+        write_report([tmp_path / "runs"], tmp_path / "report")
+    for seed in (1, 2):
+        settings = json.loads((tmp_path / "runs" / "ip" / f"s{seed}" / "run.json").read_text())
+        settings["preset"] = "faithful"
+        (tmp_path / "runs" / "ip" / f"s{seed}" / "run.json").write_text(json.dumps(settings))
+    written = write_report([tmp_path / "runs"], tmp_path / "report")
+    assert {"summary.csv", "table1.md", "learning_curves.png", "final_returns.png"} <= set(written)
+    table = (tmp_path / "report" / "table1.md").read_text()
+    assert "| udrlpg | 1000 ± 0 (3) | 1000 to 1000 | 1.00 | 1000 (converges" in table
+    assert "nan" not in table.lower()

@@ -148,8 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report", help="final return over seeds with a 95%% bootstrap CI, pass rate and RMSE"
     )
-    report.add_argument("groups", type=Path, nargs="+", help="folders, each holding one group's runs")
-    report.add_argument("--csv", type=Path, required=True, help="where to write the summary table")
+    report.add_argument(
+        "roots", type=Path, nargs="+", help="folders of run directories (grouped by parent folder)"
+    )
+    report.add_argument(
+        "--out", type=Path, required=True, help="writes summary.csv, table1.md and the figures here"
+    )
 
     export = sub.add_parser(
         "export", help="write RUN/generator.pt: a UDRLPG run's generator, normaliser and command"
@@ -258,12 +262,10 @@ def run_cli(argv: list[str] | None = None) -> None:
             print(f"{result['out']}: {result['status']} ({result['wall_time_s']:.0f} s)")
         return
     if args.cmd == "report":
-        from .report import COLUMNS, write_summary
+        from .report import write_report
 
-        rows = write_summary(args.groups, args.csv)
-        for row in rows:
-            print(", ".join(f"{k} {row[k]}" for k in ["group", *COLUMNS] if row[k] != ""))
-        print(f"wrote {args.csv}")
+        for name in write_report(args.roots, args.out):
+            print(f"wrote {args.out / name}")
         return
 
     from .algorithm import auto_device

@@ -1,4 +1,7 @@
-"""Summaries over seeds of the run directories under a folder: ``python -m udrlpg_lite report DIR``.
+"""Summaries over seeds of run directories: ``python -m udrlpg_lite report results/ --out DIR``.
+
+A group is the set of finished runs (manifest status ``complete``) that share a parent folder, e.g.
+``results/udrlpg-ip/s0 ... s4``; a folder given on the command line may be one group or hold many.
 
 A run's final return is the mean of its last 20 evaluations (GoGePo appendix, Table 1). Over the
 seeds of one (env, algo, preset) group the report gives the mean and std of the final returns, a
@@ -24,6 +27,7 @@ COLUMNS = [
     "env",
     "algo",
     "preset",
+    "variant",
     "n_seeds",
     "final_return_mean",
     "final_return_std",
@@ -34,6 +38,25 @@ COLUMNS = [
     "eval_every",
     "eval_episodes",
 ]
+
+
+def variant(settings: dict) -> str:
+    """The run's settings beyond its preset's, e.g. ``faithful`` or ``faithful, bucket_rule=newest``
+    (the matmul precision, chosen per machine, is not part of it)."""
+    from .udrlpg import PRESET_SETTINGS
+
+    preset = settings.get("preset", "faithful")
+    own = PRESET_SETTINGS.get(preset, {}) if settings["algo"] == "udrlpg" else {}
+    extra = {
+        k: v
+        for k, v in settings.get("config", {}).items()
+        if k != "precision" and _plain(own.get(k)) != _plain(v)
+    }
+    return ", ".join([preset, *(f"{k}={_plain(v)}" for k, v in sorted(extra.items()))])
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple | list) else value
 
 
 def run_summary(out: Path) -> dict:
@@ -49,7 +72,9 @@ def run_summary(out: Path) -> dict:
         "env": settings["env"],
         "algo": settings["algo"],
         "preset": settings.get("preset", "faithful"),
+        "variant": variant(settings),
         "seed": settings["seed"],
+        "out": out,
         "final_return": float(returns[-FINAL_EVALS:].mean()),
         "first_pass_step": int(metrics["env_steps"][passed[0]]) if len(passed) else None,
         "rmse": json.loads(sweep.read_text())["rmse"] if sweep.exists() else None,
@@ -76,6 +101,7 @@ def group_summary(runs: list[dict]) -> dict:
         "env": first["env"],
         "algo": first["algo"],
         "preset": first["preset"],
+        "variant": first["variant"],
         "n_seeds": len(runs),
         "final_return_mean": round(float(finals.mean()), 1),
         "final_return_std": round(float(finals.std()), 1),
@@ -89,20 +115,113 @@ def group_summary(runs: list[dict]) -> dict:
 
 
 def find_runs(root: Path) -> list[Path]:
-    """Every finished run directory below root (a run.json beside a manifest.json)."""
-    return sorted(p.parent for p in root.rglob("run.json") if (p.parent / "manifest.json").exists())
+    """Every finished run directory below root (run.json beside a manifest saying complete)."""
+    found = []
+    for path in sorted(root.rglob("run.json")):
+        manifest = path.parent / "manifest.json"
+        if manifest.exists() and json.loads(manifest.read_text()).get("status") == "complete":
+            found.append(path.parent)
+    return found
+
+
+def find_groups(roots: list[Path]) -> dict[Path, list[dict]]:
+    """The finished runs under ``roots``, grouped by their parent folder (sorted by name)."""
+    groups: dict[Path, list[dict]] = {}
+    seen: set[Path] = set()
+    for root in roots:
+        runs = find_runs(root)
+        if not runs:
+            raise ValueError(f"no finished run directories under {root}")
+        for out in (r for r in runs if r.resolve() not in seen):
+            seen.add(out.resolve())
+            groups.setdefault(out.parent, []).append(run_summary(out))
+    for group, runs in groups.items():
+        identities = {(r["env"], r["algo"], r["variant"]) for r in runs}
+        if len(identities) > 1:
+            raise ValueError(f"{group} mixes runs of different settings: {sorted(identities)}")
+    return dict(sorted(groups.items()))
 
 
 def write_summary(roots: list[Path], csv_path: Path) -> list[dict]:
-    """Group the runs under ``roots`` by their folder and write one summary row per group."""
-    rows = []
-    for root in roots:
-        runs = [run_summary(out) for out in find_runs(root)]
-        if not runs:
-            raise ValueError(f"no run directories under {root}")
-        rows.append({"group": str(root)} | group_summary(runs))
+    """One summary row per group of runs under ``roots``, written to ``csv_path``."""
+    rows = [{"group": group.name} | group_summary(runs) for group, runs in find_groups(roots).items()]
     with open(csv_path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["group", *COLUMNS])
         writer.writeheader()
         writer.writerows(rows)
     return rows
+
+
+# The papers' final returns (mean +- std over 20 runs, the last 20 evaluations of each): GoGePo,
+# arXiv version with the appendix ("PoliGen"), Appendix Table 1, on gym's -v2/-v3 envs; UDRLPG's
+# paper states its means in Sec. 5 (Results and Discussion) on -v4 envs, without a spread.
+PAPER_TABLE1 = {
+    "InvertedPendulum-v5": {
+        "env_then": "InvertedPendulum-v2 (GoGePo), -v4 (UDRLPG)",
+        "gogepo": "980 ± 40",
+        "ars": "936 ± 42",
+        "ddpg": "960 ± 175",
+        "udrl": "219 ± 299",
+        "udrlpg": "1000 (converges to the maximum)",
+    },
+    "Swimmer-v5": {
+        "env_then": "Swimmer-v3 (GoGePo), -v4 (UDRLPG)",
+        "gogepo": "334 ± 16",
+        "ars": "342 ± 21",
+        "ddpg": "129 ± 25",
+        "udrl": "78 ± 17",
+        "udrlpg": "300 (GoGePo 320 in the same figure)",
+    },
+    "Hopper-v5": {
+        "env_then": "Hopper-v3 (GoGePo), -v4 (UDRLPG)",
+        "gogepo": "2589 ± 300",
+        "ars": "2340 ± 199",
+        "ddpg": "1634 ± 1036",
+        "udrl": "1010 ± 78",
+        "udrlpg": "2070 (matches GoGePo)",
+    },
+}
+
+
+def is_paper_protocol(row: dict) -> bool:
+    """A group run with an algorithm's faithful settings (the papers' protocol), nothing changed."""
+    return row["variant"] == "faithful"
+
+
+def table1_markdown(rows: list[dict]) -> str:
+    """Our final returns beside the papers' (GoGePo Appendix Table 1; UDRLPG Sec. 5)."""
+    lines = [
+        "| env (ours; theirs) | algorithm | ours: mean ± std (n) | ours: 95% CI | pass rate | papers |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in sorted(filter(is_paper_protocol, rows), key=lambda r: (r["env"], r["algo"])):
+        paper = PAPER_TABLE1.get(row["env"], {})
+        lines.append(
+            f"| {row['env']}; {paper.get('env_then', '-')} | {row['algo']} | "
+            f"{row['final_return_mean']:.0f} ± {row['final_return_std']:.0f} ({row['n_seeds']}) | "
+            f"{row['ci95_low']:.0f} to {row['ci95_high']:.0f} | {row['pass_rate']:.2f} | "
+            f"{paper.get(row['algo'], '-')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(roots: list[Path], out: Path) -> list[str]:
+    """summary.csv, table1.md and the figures of ``figures.py`` for the runs under ``roots``: the
+    learning curves of the groups run with the papers' protocol, and of every UDRLPG variant."""
+    from . import figures
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = write_summary(roots, out / "summary.csv")
+    (out / "table1.md").write_text(table1_markdown(rows))
+    groups = find_groups(roots)
+    paper = {g: runs for g, runs in groups.items() if is_paper_protocol(runs[0])}
+    variants = {g: runs for g, runs in groups.items() if runs[0]["algo"] == "udrlpg"}
+    written = ["summary.csv", "table1.md", "final_returns.png"]
+    for name, chosen in (("learning_curves.png", paper), ("udrlpg_variants.png", variants)):
+        if chosen:
+            figures.learning_curves(chosen, out / name)
+            written.append(name)
+    figures.final_returns(groups, out / "final_returns.png")
+    if figures.identity_curves(groups, out / "identity_curves.png"):
+        written.append("identity_curves.png")
+    return written

@@ -1,0 +1,104 @@
+"""The report's figures over seeds, drawn from run directories (``python -m udrlpg_lite report``).
+
+- ``learning_curves.png`` (and ``udrlpg_variants.png``): mean evaluation return over seeds with its
+  95% bootstrap CI against training env steps, one panel per env, one line per group (UDRLPG
+  paper, Figure 1).
+- ``final_returns.png``: every seed's final return (mean of its last 20 evaluations) per group, with
+  the group mean and its CI (UDRLPG paper, Figure 2).
+- ``identity_curves.png``: commanded vs achieved return at the end of training, the mean over the
+  seeds of each group that has its command test (``commands.json``; UDRLPG paper, Figure 4).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .plotting import plt, read_metrics
+from .report import mean_ci
+
+GRID_POINTS = 40  # env-step grid on which the seeds' curves are averaged
+
+
+def curve_band(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step grid, mean return over seeds and the 95% CI at each grid point (seeds' evaluation
+    curves interpolated onto a common grid up to the shortest run's last evaluation)."""
+    curves = [read_metrics(Path(r["out"]) / "metrics.csv") for r in runs]
+    end = min(c["env_steps"][-1] for c in curves)
+    grid = np.linspace(0, end, GRID_POINTS)
+    ys = np.array([np.interp(grid, c["env_steps"], c["eval_return_mean"]) for c in curves])
+    bands = np.array([mean_ci(ys[:, i]) for i in range(len(grid))])
+    return grid, ys.mean(axis=0), bands[:, 0], bands[:, 1]
+
+
+def _label(group: Path, runs: list[dict]) -> str:
+    return f"{group.name} ({runs[0]['algo']}, n={len(runs)})"
+
+
+def learning_curves(groups: dict[Path, list[dict]], png: Path) -> None:
+    envs = sorted({runs[0]["env"] for runs in groups.values()})
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 3.8), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        for k, (group, runs) in enumerate((g, r) for g, r in groups.items() if r[0]["env"] == env):
+            grid, mean, low, high = curve_band(runs)
+            ax.plot(grid, mean, color=f"C{k}", label=_label(group, runs))
+            ax.fill_between(grid, low, high, color=f"C{k}", alpha=0.2)
+        ax.set_title(env)
+        ax.set_xlabel("training environment steps")
+        ax.set_ylabel("evaluation return (mean over seeds, 95% CI)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+
+
+def final_returns(groups: dict[Path, list[dict]], png: Path) -> None:
+    names = list(groups)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(names)), 4.2))
+    rng = np.random.default_rng(0)  # horizontal jitter of the dots only
+    for i, group in enumerate(names):
+        finals = np.array([r["final_return"] for r in groups[group]])
+        ax.scatter(i + rng.uniform(-0.15, 0.15, len(finals)), finals, s=14, color="C0", alpha=0.7)
+        low, high = mean_ci(finals)
+        ax.errorbar(i + 0.3, finals.mean(), yerr=[[finals.mean() - low], [high - finals.mean()]],
+                    color="C3", marker="D", ms=5, capsize=3)  # fmt: skip
+    ax.set_xticks(range(len(names)), [_label(g, groups[g]) for g in names], rotation=35, ha="right",
+                  fontsize=7)  # fmt: skip
+    ax.set_ylabel("final return (mean of last 20 evaluations)")
+    ax.set_title("final return per seed (dots), group mean with 95% CI (diamond)")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+
+
+def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
+    """Returns False (and draws nothing) when no group has its command test."""
+    with_sweep = {
+        g: [json.loads((Path(r["out"]) / "commands.json").read_text()) for r in runs]
+        for g, runs in groups.items()
+        if all((Path(r["out"]) / "commands.json").exists() for r in runs)
+    }
+    if not with_sweep:
+        return False
+    fig, axes = plt.subplots(1, len(with_sweep), figsize=(3.8 * len(with_sweep), 3.6), squeeze=False)
+    for ax, (group, sweeps) in zip(axes[0], with_sweep.items()):
+        for s in sweeps:  # each seed's commands span the returns its own run saw
+            ax.plot(s["commands"], s["mean"], color="C1", alpha=0.3, lw=0.8)
+        if all(s["commands"] == sweeps[0]["commands"] for s in sweeps):
+            mean = np.mean([s["mean"] for s in sweeps], axis=0)
+            ax.plot(sweeps[0]["commands"], mean, color="C1", marker="o", ms=3, label="mean")
+        top = max(max(s["commands"]) for s in sweeps)
+        ax.plot([0, top], [0, top], color="0.5", ls=":", label="identity")
+        ax.set_title(_label(group, groups[group]), fontsize=8)
+        ax.set_xlabel("commanded return")
+        ax.set_ylabel("achieved return")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return True
