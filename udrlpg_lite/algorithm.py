@@ -53,26 +53,35 @@ class Algorithm(ABC):
     ``env_steps`` counts every environment step of every episode the algorithm learns from (warm-up
     included); ``eval_env_steps`` counts the steps of evaluation episodes, which it does not learn from.
 
-    ``device`` says where the episodes run (``make_evaluator``): "cpu" (the CPU engine), "cuda"
-    (the GPU back end) or "warp:cpu" (the GPU back end's code on warp's CPU device, for tests).
-    ``self.device`` is the torch device the simulator hands its tensors on; algorithms that support
-    the GPU (``supports_gpu``) keep their networks, optimisers and buffers there, so that a
-    population's policies go from generator to simulator without leaving the device.
+    ``device`` says where the networks live: "cpu", "cuda" or "warp:cpu" (the GPU back end's code on
+    warp's CPU device, for tests); algorithms that support the GPU (``supports_gpu``) keep their
+    networks, optimisers and buffers on ``self.device``. ``sim_device`` says where the episodes run
+    (``make_evaluator``; by default where the networks are; ``placement.choose_sim`` picks it by
+    population size): ``self.sim_device`` is the torch device the simulator takes policies on.
     """
 
     supports_gpu = False
 
-    def __init__(self, env_id: str, preset: EnvPreset, seed: int, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        env_id: str,
+        preset: EnvPreset,
+        seed: int,
+        device: str = "cpu",
+        sim_device: str | None = None,
+    ) -> None:
         if device != "cpu" and not self.supports_gpu:
             raise ValueError(f"{type(self).__name__} runs on the CPU only, not on device {device!r}")
         self.env_id, self.preset, self.seed = env_id, preset, seed
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
+        sim_device = device if sim_device is None else sim_device  # placement.choose_sim
         self.train_env = make_evaluator(
-            env_id, seed=seed, survival_bonus=preset.survival_bonus, device=device
+            env_id, seed=seed, survival_bonus=preset.survival_bonus, device=sim_device
         )
-        self.eval_env = make_evaluator(env_id, seed=seed + 1_000_003, device=device)
-        self.device = torch.device(getattr(self.train_env, "device", "cpu"))
+        self.eval_env = make_evaluator(env_id, seed=seed + 1_000_003, device=sim_device)
+        self.sim_device = torch.device(getattr(self.train_env, "device", "cpu"))
+        self.device = torch.device(device) if device.startswith("cuda") else self.sim_device
         self.normalizer = RunningNorm(self.train_env.obs_dim)
         self.explore_rng: torch.Generator | None = None  # set with explore_generator()
         self.env_steps = 0
@@ -119,7 +128,7 @@ class Algorithm(ABC):
         """
         require_finite("policy weights", thetas, self.env_steps)
         rollouts = self.train_env.evaluate(
-            PopulationPolicy(spec, thetas),
+            PopulationPolicy(spec, thetas.to(self.sim_device)),
             len(thetas),
             normalizer=self.normalizer,
             update_normalizer=True,
@@ -132,7 +141,7 @@ class Algorithm(ABC):
         """One evaluation episode per row of thetas (normaliser frozen); counted as eval steps."""
         require_finite("policy weights", thetas, self.env_steps)
         rollouts = self.eval_env.evaluate(
-            PopulationPolicy(spec, thetas), len(thetas), normalizer=self.normalizer
+            PopulationPolicy(spec, thetas.to(self.sim_device)), len(thetas), normalizer=self.normalizer
         )
         self.eval_env_steps += int(rollouts.lengths.sum())
         return rollouts

@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         "GPU back end (gpu extra); auto = cuda when a CUDA GPU and the extra are there, else cpu",
     )
     train.add_argument(
+        "--sim",
+        choices=["auto", "cpu", "gpu"],  # placement.SIMS (not imported: keeps start-up light)
+        default=None,
+        help="where a --device cuda run of udrlpg or gogepo simulates its episodes: auto = the CPU "
+        "engine for small populations (the faithful P = 1), MuJoCo Warp for large ones",
+    )
+    train.add_argument(
         "--precision",
         choices=["auto", "fp32", "bf16"],  # precision.PRECISIONS (not imported: keeps start-up light)
         default=None,
@@ -299,7 +306,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         from .udrlpg import PRESET_SETTINGS
 
         overrides = dict(PRESET_SETTINGS[preset]) | _parse_set(args.set)
-        for name in ("sigma", "lr", "population", "precision"):
+        for name in ("sigma", "lr", "population", "precision", "sim"):
             if getattr(args, name) is not None:
                 overrides[name] = getattr(args, name)
         tag = f"s{args.seed}" if seeds is None else "seeds" + "-".join(map(str, seeds))

@@ -61,6 +61,7 @@ from .algorithm import Algorithm, check_settings, require_finite
 from .buffers import RecencyBuffer
 from .critic import ProbingCritic
 from .generator import PRESETS, PolicyGenerator
+from .placement import choose_sim
 from .precision import check_precision, describe, update_in_bf16
 from .presets import EnvPreset, ReturnScale
 
@@ -87,6 +88,7 @@ class GoGePoConfig:
     n_probing: int = 200  # number of probing states
     eval_episodes: int = 10
     precision: str = "auto"  # matmul precision of both updates: auto | fp32 | bf16 (algorithm.py)
+    sim: str = "auto"  # simulator of a GPU run: auto (by population) | cpu | gpu (placement.py)
 
     def __post_init__(self) -> None:
         checks = {
@@ -137,7 +139,7 @@ class GoGePo(Algorithm):
         config: GoGePoConfig = GoGePoConfig(),
         device: str = "cpu",
     ) -> None:
-        super().__init__(env_id, preset, seed, device)
+        super().__init__(env_id, preset, seed, device, choose_sim(device, config.sim, config.population))
         self.config = config
         self.spec = self.policy_spec(config.hidden)
         # built on the CPU, then moved: the same seed gives the same initial networks everywhere

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from .algorithm import Algorithm, check_settings, require_finite
 from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
+from .placement import choose_sim
 from .precision import check_precision, describe, update_in_bf16
 from .presets import EnvPreset, ReturnScale, env_preset
 
@@ -58,6 +59,7 @@ class UDRLPGConfig:
     generator: str = "udrlpg"  # generator preset (generator.PRESETS)
     hidden: tuple[int, ...] = (256, 256)  # policy hidden layers
     precision: str = "auto"  # matmul precision of generator updates: auto | fp32 | bf16
+    sim: str = "auto"  # simulator of a GPU run: auto (by population) | cpu | gpu (placement.py)
     eval_episodes: int = 5
     # how the exploration command is chosen: "max" = the best return stored so far (authors);
     # "achieved" = ours: every probe_every iterations, play G(c) without noise at probe_commands
@@ -136,7 +138,7 @@ class UDRLPG(Algorithm):
         config: UDRLPGConfig = UDRLPGConfig(),
         device: str = "cpu",
     ) -> None:
-        super().__init__(env_id, preset, seed, device)
+        super().__init__(env_id, preset, seed, device, choose_sim(device, config.sim, config.population))
         self.config = config
         self.spec = self.policy_spec(config.hidden)
         # built on the CPU, then moved: the same seed gives the same initial generator everywhere
