@@ -1,8 +1,10 @@
 """The matmul precision of network updates, chosen by measuring it on the machine that runs them.
 
 bf16 autocast can make a generator update several times faster or slower than fp32, and which one
-a CPU flag does not tell: on one AMD EPYC with native bf16 it was 2.6x faster, on an Intel Xeon
-with avx512_bf16 1.4x slower, and on an AMD EPYC without AVX-512 11x slower (results/bench-train).
+a CPU flag does not tell: on this project's developer machines it was 2.6x faster on one AMD EPYC,
+1.4x slower on an Intel Xeon with avx512_bf16, and about 9x slower on an AMD EPYC without AVX-512
+(the probe below: 0.70 s against 6.5 s per paper-sized update). ``python -m udrlpg_lite bench-train
+--precisions fp32,bf16`` measures it on the machine at hand.
 So ``precision="auto"`` times a few updates of a copy of the run's own networks in both precisions
 (the copies and their random batches leave the run's networks and random streams untouched) and
 keeps the faster one. The answer is cached per machine, torch version, thread count and network
