@@ -208,3 +208,19 @@ def test_gpu_backend_device_errors(tmp_path):
     if not torch.cuda.is_available():
         out = tmp_path / "b"
         assert main(["train", "--device", "cuda", "--steps", "100", "--out", str(out)]) == 2
+
+
+def test_gpu_check_runs_end_to_end_on_warps_cpu_device(gpu_backend, tmp_path):
+    """``gpu-check`` at its tiny sizes: every item runs and lands in the report."""
+    from udrlpg_lite import gpu_check
+
+    report = gpu_check.run(tmp_path, "tiny", device="cpu").read_text()
+    for heading in ("## 1-2. Parity", "## 3. Hopper-v5 env-steps/s", "## 4. Generator", "## 5. UDRLPG"):
+        assert heading in report
+    data = __import__("json").loads((tmp_path / "gpu-check.json").read_text())
+    assert [p["env"] for p in data["parity"]] == list(ENGINE_ENVS)
+    for p in data["parity"]:
+        assert p["lengths_equal"] and p["terminations_equal"] and p["max_relative_diff"] < 1e-4
+        assert p["nacon"] <= p["naconmax"] and p["nefc"] <= p["njmax"]  # no contact overflow
+    assert [t["population"] for t in data["training"]] == [1, 2]
+    assert all(t["env_steps"] >= 60 for t in data["training"])

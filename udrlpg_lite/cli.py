@@ -214,7 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, help="processes (default: usable cores)")
     sw.add_argument("--ray", default=None, metavar="ADDRESS", help="run as Ray tasks (or: local)")
 
-    for p in (train, resume, commands, report, export, bench, pop, bt, sw):
+    gc = sub.add_parser("gpu-check", help="the GPU report: parity, limits, rates, a Hopper run")
+    gc.add_argument("--out", type=Path, required=True, help="writes gpu-check.md and .json here")
+    gc.add_argument("--size", choices=["full", "tiny"], default="full")
+    gc.add_argument(
+        "--device", default="cuda", help="cuda (or cuda:N); cpu: warp's CPU device, for testing"
+    )
+
+    for p in (train, resume, commands, report, export, bench, pop, bt, sw, gc):
         p.add_argument(
             "--threads",
             default="auto",
@@ -251,6 +258,11 @@ def run_cli(argv: list[str] | None = None) -> None:
             if precision not in ("fp32", "bf16"):
                 raise ValueError(f"--precisions takes fp32 and bf16, got {precision!r}")
         train_bench.run(args.env, args.iterations, args.chunk, args.seed, precisions)
+        return
+    if args.cmd == "gpu-check":
+        from . import gpu_check
+
+        print(f"wrote {gpu_check.run(args.out, args.size, args.device)}")
         return
     if args.cmd == "sweep":
         from .sweep import parse_seeds, plan, run_sweep
