@@ -1,7 +1,7 @@
 """Augmented Random Search (ARS), the parameter-space baseline of the GoGePo paper.
 
 Mania, Guy and Recht (2018), "Simple random search provides a competitive approach to reinforcement
-learning", Algorithm 1, variant V2-t: observation normalisation and only the top b of the N directions.
+learning", Algorithm 2 (ARS), variant V2-t: observation normalisation and only the top b of the N directions.
 The policy is one point theta in R^n (here the same tanh MLP as the generators' policies, policy.py).
 One iteration:
 
@@ -38,7 +38,7 @@ from .presets import EnvPreset
 
 @dataclass(frozen=True)
 class ARSConfig:
-    """Hyperparameters (Mania et al. 2018, Algorithm 1); defaults are the Swimmer/Hopper preset."""
+    """Hyperparameters (Mania et al. 2018, Algorithm 2); defaults are the Swimmer/Hopper preset."""
 
     step_size: float = 0.01  # alpha
     n_directions: int = 8  # N
