@@ -129,7 +129,9 @@ def update_in_bf16(
         known[key] = {"choice": min(seconds, key=seconds.get), "seconds": seconds}
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(known, indent=2))
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(known, indent=2))
+            os.replace(tmp, cache)  # atomic: runs in parallel never read half a file
         except OSError:
             pass  # an unwritable cache only costs a new measurement next time
     return known[key]["choice"] == "bf16"
