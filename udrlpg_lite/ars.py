@@ -1,7 +1,8 @@
 """Augmented Random Search (ARS), the parameter-space baseline of the GoGePo paper.
 
 Mania, Guy and Recht (2018), "Simple random search provides a competitive approach to reinforcement
-learning", Algorithm 2 (ARS), variant V2-t: observation normalisation and only the top b of the N directions.
+learning", Algorithm 2 (ARS), variant V2-t: observation normalisation and only the top b of the N
+directions.
 The policy is one point theta in R^n (here the same tanh MLP as the generators' policies, policy.py).
 One iteration:
 
