@@ -72,6 +72,8 @@ class Algorithm(ABC):
     ) -> None:
         if device != "cpu" and not self.supports_gpu:
             raise ValueError(f"{type(self).__name__} runs on the CPU only, not on device {device!r}")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: torch sees no CUDA GPU on this machine")
         self.env_id, self.preset, self.seed = env_id, preset, seed
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
