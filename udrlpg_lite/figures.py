@@ -33,6 +33,20 @@ def curve_band(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return grid, ys.mean(axis=0), bands[:, 0], bands[:, 1]
 
 
+def _save(fig, png: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+
+
+def _axes(ax, title: str, xlabel: str, ylabel: str, **title_kw) -> None:
+    ax.set_title(title, **title_kw)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+
+
 def _label(group: Path, runs: list[dict]) -> str:
     return f"{group.name} ({runs[0]['algo']}, n={len(runs)})"
 
@@ -45,14 +59,8 @@ def learning_curves(groups: dict[Path, list[dict]], png: Path) -> None:
             grid, mean, low, high = curve_band(runs)
             ax.plot(grid, mean, color=f"C{k}", label=_label(group, runs))
             ax.fill_between(grid, low, high, color=f"C{k}", alpha=0.2)
-        ax.set_title(env)
-        ax.set_xlabel("training environment steps")
-        ax.set_ylabel("evaluation return (mean over seeds, 95% CI)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+        _axes(ax, env, "training environment steps", "evaluation return (mean over seeds, 95% CI)")
+    _save(fig, png)
 
 
 def final_returns(groups: dict[Path, list[dict]], png: Path) -> None:
@@ -70,9 +78,7 @@ def final_returns(groups: dict[Path, list[dict]], png: Path) -> None:
     ax.set_ylabel("final return (mean of last 20 evaluations)")
     ax.set_title("final return per seed (dots), group mean with 95% CI (diamond)")
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    _save(fig, png)
 
 
 def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
@@ -93,12 +99,6 @@ def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
             ax.plot(sweeps[0]["commands"], mean, color="C1", marker="o", ms=3, label="mean")
         top = max(max(s["commands"]) for s in sweeps)
         ax.plot([0, top], [0, top], color="0.5", ls=":", label="identity")
-        ax.set_title(_label(group, groups[group]), fontsize=8)
-        ax.set_xlabel("commanded return")
-        ax.set_ylabel("achieved return")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+        _axes(ax, _label(group, groups[group]), "commanded return", "achieved return", fontsize=8)
+    _save(fig, png)
     return True
