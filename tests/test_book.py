@@ -115,3 +115,16 @@ def test_setup_cell_installs_an_importable_book_in_a_fresh_venv(tmp_path):
     assert Path(lines["PACKAGE"]).is_relative_to(env_dir), lines["PACKAGE"]  # not this checkout
     assert Path(lines["CWD"]) == clone / "book"
     assert "QUICK=True" in done.stdout and sys.executable != str(python)
+
+
+def test_every_address_of_the_repository_is_the_one_in_config():
+    """The repository's address is one setting (_config.yml's repository.url): the set-up cell's
+    default and every chapter's Colab badge are checked against it."""
+    config = (ROOT / "_config.yml").read_text()
+    url = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", config, re.M).group(1)
+    assert f'"BOOK_REPO", "{url}"' in CELL
+    slug = url.removeprefix("https://github.com/")
+    for path in CHAPTERS:
+        text = path.read_text()
+        badges = re.findall(r"colab\.research\.google\.com/github/([^)\"\\]+)", text)
+        assert badges == [f"{slug}/blob/main/book/{path.name}"], (path.name, badges)
