@@ -4,7 +4,7 @@ equations, widgets).
 
     python book/_tools/screenshots.py _build/html OUT_DIR
 
-For each chapter page it writes OUT_DIR/<page>.png (the top 1280 x 2400 pixels) and
+For each chapter page it writes OUT_DIR/<page>.png (1280 px wide, up to 16000 tall) and
 one line of counts in OUT_DIR/pages.md: images (figures and videos), MathJax-typeset
 equations, live widgets, and "[glue" placeholders left unresolved. Needs `chromium`.
 """
@@ -37,7 +37,7 @@ def screenshot(page: Path, png: Path) -> None:
     args = [
         *CHROMIUM,
         f"--virtual-time-budget={WAIT_MS}",
-        "--window-size=1280,2400",
+        "--window-size=1280,16000",
         f"--screenshot={png}",
         page.as_uri(),
     ]
