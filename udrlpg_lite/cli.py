@@ -117,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         choices=["auto", "cpu", "cuda"],
         default="auto",
-        help="where udrlpg and gogepo run (episodes, policies, updates, buffers): cuda = on the "
-        "GPU back end (gpu extra); auto = cuda when a CUDA GPU and the extra are there, else cpu",
+        help="where udrlpg and gogepo keep their networks, updates and buffers (episodes: see "
+        "--sim); auto = cuda when a CUDA GPU and the gpu extra are there, else cpu",
     )
     train.add_argument(
         "--sim",
