@@ -58,14 +58,9 @@ SIZES = {  # full: the papers' sizes on a GPU; tiny: the test suite, on warp's C
 PAPER_STEPS = {"Hopper-v5": 3_000_000}
 
 
-def _policies(spec: PolicySpec, n: int, seed: int) -> torch.Tensor:
-    from .bench import _random_policies
-
-    return _random_policies(spec, n, seed)
-
-
 def parity(device: str, sizes: Sizes, seed: int = 0) -> list[dict]:
     """Item 1 (and 2): the same episodes on both engines; limits read after the rollouts."""
+    from .bench import _random_policies
     from .envs.gpu_backend import WarpEvaluator
 
     rows = []
@@ -76,7 +71,7 @@ def parity(device: str, sizes: Sizes, seed: int = 0) -> list[dict]:
         )
         cpu.max_episode_steps = gpu.max_episode_steps = sizes.parity_steps
         spec = PolicySpec(cpu.obs_dim, cpu.act_dim, (64, 64), cpu.act_bound)
-        theta = _policies(spec, sizes.parity_worlds, seed)
+        theta = _random_policies(spec, sizes.parity_worlds, seed)
         a = cpu.evaluate(PopulationPolicy(spec, theta), sizes.parity_worlds)
         b = gpu.evaluate(PopulationPolicy(spec, theta), sizes.parity_worlds)
         data = gpu._simulations(sizes.parity_worlds)

@@ -144,7 +144,11 @@ def find_groups(roots: list[Path]) -> dict[Path, list[dict]]:
 
 def write_summary(roots: list[Path], csv_path: Path) -> list[dict]:
     """One summary row per group of runs under ``roots``, written to ``csv_path``."""
-    rows = [{"group": group.name} | group_summary(runs) for group, runs in find_groups(roots).items()]
+    return _write_rows(find_groups(roots), csv_path)
+
+
+def _write_rows(groups: dict[Path, list[dict]], csv_path: Path) -> list[dict]:
+    rows = [{"group": group.name} | group_summary(runs) for group, runs in groups.items()]
     with open(csv_path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["group", *COLUMNS])
         writer.writeheader()
@@ -211,9 +215,9 @@ def write_report(roots: list[Path], out: Path) -> list[str]:
     from . import figures
 
     out.mkdir(parents=True, exist_ok=True)
-    rows = write_summary(roots, out / "summary.csv")
+    groups = find_groups(roots)  # read once: the table and every figure use the same runs
+    rows = _write_rows(groups, out / "summary.csv")
     (out / "table1.md").write_text(table1_markdown(rows))
-    groups = find_groups(roots)
     paper = {g: runs for g, runs in groups.items() if is_paper_protocol(runs[0])}
     variants = {g: runs for g, runs in groups.items() if runs[0]["algo"] == "udrlpg"}
     written = ["summary.csv", "table1.md", "final_returns.png"]
