@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from udrlpg_lite.sweep import Job, is_complete, parse_seeds, plan, run_sweep
@@ -107,3 +108,14 @@ def test_ray_runs_the_same_jobs(tmp_path):
     (result,) = run_sweep(jobs, ray_address="local")
     assert result["status"] == "complete"
     assert rows(jobs[0].out) == rows(run_sweep(ars_jobs(tmp_path / "pool")[:1], workers=1)[0]["out"])
+
+
+def test_a_generator_run_ends_with_its_command_test(tmp_path):
+    (job,) = plan(["InvertedPendulum-v5"], ["udrlpg"], [0], tmp_path, steps=600, preset="demo")
+    job = Job(**(vars(job) | {"eval_every": 300, "checkpoint_every_s": 0.0}))
+    (result,) = run_sweep([job], workers=1)
+    sweep = json.loads((Path(result["out"]) / "commands.json").read_text())
+    assert sweep["commands"] == np.linspace(0.0, 1000.0, 10).tolist()  # IP's return range
+    assert len(sweep["mean"]) == 10 and np.isfinite(sweep["rmse"])
+    expected = np.sqrt(np.mean((np.array(sweep["mean"]) - np.array(sweep["commands"])) ** 2))
+    assert sweep["rmse"] == pytest.approx(expected)

@@ -8,6 +8,7 @@ Examples:
   python -m udrlpg_lite train --env Swimmer-v5 --seeds 0,1,2,3  # four seeds in one process
   python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
   python -m udrlpg_lite commands runs/swimmer-s1               # commanded vs achieved return
+  python -m udrlpg_lite buffer runs/swimmer-s1 --replay 1      # what the replay buffer holds
   python -m udrlpg_lite bench --env Hopper-v5
   python -m udrlpg_lite bench --device cuda                   # also the GPU back end (gpu extra)
   python -m udrlpg_lite bench-population --env Swimmer-v5      # population vs faithful schedule
@@ -18,6 +19,7 @@ program with one line ``error: ...`` and exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -152,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_argument("--commands", type=int, default=10, help="commands over the return range")
     commands.add_argument("--episodes", type=int, default=5, help="episodes per command")
 
+    census = sub.add_parser(
+        "buffer", help="a udrlpg run's replay buffer: stored returns, sampling mass, replays"
+    )
+    census.add_argument("out", type=Path)
+    census.add_argument("--bins", type=int, default=10, help="return ranges over the env's range")
+    census.add_argument(
+        "--replay", type=int, default=0, metavar="N",
+        help="play every stored policy N times without noise under today's normaliser",
+    )  # fmt: skip
+
     report = sub.add_parser(
         "report", help="final return over seeds with a 95%% bootstrap CI, pass rate and RMSE"
     )
@@ -221,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default="cuda", help="cuda (or cuda:N); cpu: warp's CPU device, for testing"
     )
 
-    for p in (train, resume, commands, report, export, bench, pop, bt, sw, gc):
+    for p in (train, resume, commands, census, report, export, bench, pop, bt, sw, gc):
         p.add_argument(
             "--threads",
             default="auto",
@@ -296,6 +308,14 @@ def run_cli(argv: list[str] | None = None) -> None:
             raise ValueError(f"{args.out} is a {run.settings['algo']} run; only udrlpg runs export")
         torch.save(run.algo.export(), args.out / "generator.pt")
         print(f"wrote {args.out / 'generator.pt'} (at {run.algo.env_steps} env steps)")
+        return
+    if args.cmd == "buffer":
+        from .buffer_census import census, format_census
+
+        result = census(Run.load(args.out), args.bins, args.replay)
+        print(format_census(result))
+        (args.out / "buffer.json").write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.out / 'buffer.json'}")
         return
     if args.cmd == "commands":
         run = Run.load(args.out)

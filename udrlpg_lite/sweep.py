@@ -7,7 +7,9 @@ Each combination is one job and one run directory, ``OUT/<env>-<algo>/s<seed>``,
 ``train --out`` would write it (run.json, metrics.csv, checkpoints, manifest.json). A job whose
 manifest says ``complete`` is kept as it is; one with a checkpoint resumes from it; any other starts
 from scratch. A sweep that is killed and started again therefore finishes with the runs an
-uninterrupted sweep gives (each run resumes to the same result, ``tests/test_sweep.py``).
+uninterrupted sweep gives (each run resumes to the same result, ``tests/test_sweep.py``). A finished
+UDRLPG or GoGePo run ends with its trained generator's command test (``commands.json``, the data of
+the UDRLPG paper's Figure 4), as ``python -m udrlpg_lite commands`` would write it.
 
 Jobs run in a process pool with one worker per core this process may use, each worker with one torch
 thread, so no run falls into the oversubscription trap; or, with ``--ray ADDRESS``, as Ray tasks of
@@ -25,6 +27,8 @@ from pathlib import Path
 
 import torch
 from tqdm import tqdm
+
+GENERATOR_ALGOS = ("udrlpg", "gogepo")  # the algorithms whose runs end with a command test
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ def run_job(job: Job) -> dict:
                 job.preset,
             )
         run.train(checkpoint_every_s=job.checkpoint_every_s, progress=False)
+    if job.algo in GENERATOR_ALGOS and not (out / "commands.json").exists():
+        Run.load(out).command_sweep()  # after training: evaluation episodes, not training steps
     manifest = json.loads((out / "manifest.json").read_text())
     return {"out": job.out, "status": manifest["status"], "wall_time_s": manifest["wall_time_s"]}
 
