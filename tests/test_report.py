@@ -83,5 +83,35 @@ def test_report_writes_the_table_beside_the_papers_and_the_figures(tmp_path):
     written = write_report([tmp_path / "runs"], tmp_path / "report")
     assert {"summary.csv", "table1.md", "learning_curves.png", "final_returns.png"} <= set(written)
     table = (tmp_path / "report" / "table1.md").read_text()
-    assert "| udrlpg | 1000 ± 0 (3) | 1000 to 1000 | 1.00 | 1000 (converges" in table
+    assert "| udrlpg | faithful | 1000 ± 0 (3) | 1000 to 1000 | 1.00 | 1000 (converges" in table
     assert "nan" not in table.lower()
+
+
+def test_table1_names_our_presets_at_the_papers_budget_as_ours():
+    from udrlpg_lite.report import in_table1
+
+    row = {"env": "Hopper-v5", "algo": "udrlpg", "preset": "demo", "variant": "demo"}
+    assert in_table1(row | {"steps": 3_000_000})  # the paper's budget, the preset unchanged
+    assert not in_table1(row | {"steps": 20_000})  # a short run is not a Table-1 number
+    assert not in_table1(row | {"steps": 3_000_000, "variant": "demo, sigma=0.2"})
+    assert in_table1({"env": "Hopper-v5", "algo": "ars", "variant": "faithful", "steps": 1})
+
+
+def test_buffer_strategies_are_read_from_the_variants(tmp_path):
+    from udrlpg_lite.figures import buffer_strategies, strategy, strategy_sets
+    from udrlpg_lite.report import find_groups
+
+    assert strategy("demo, bucket_rule=first") == "buckets+exp"
+    assert strategy("demo, buffer=buckets, weighting=uniform") == "buckets+uniform"
+    assert strategy("faithful, buffer=fifo") == "fifo"
+    for name, config in (("exp", {}), ("fifo", {"buffer": "fifo"}), ("other", {"sigma": 0.3})):
+        for seed in (0, 1):
+            fake_run(tmp_path / name / f"s{seed}", seed, [100.0 * seed] * 25)
+            settings = json.loads((tmp_path / name / f"s{seed}" / "run.json").read_text())
+            (tmp_path / name / f"s{seed}" / "run.json").write_text(
+                json.dumps(settings | {"config": config, "steps": 100_000})
+            )
+    groups = find_groups([tmp_path])
+    (found,) = strategy_sets(groups).values()  # sigma=0.3 differs in more than the buffer
+    assert sorted(found) == ["buckets+exp", "fifo"]
+    assert buffer_strategies(groups, tmp_path / "fig3.png") and (tmp_path / "fig3.png").exists()

@@ -7,6 +7,8 @@
   the group mean and its CI (UDRLPG paper, Figure 2).
 - ``identity_curves.png``: commanded vs achieved return at the end of training, the mean over the
   seeds of each group that has its command test (``commands.json``; UDRLPG paper, Figure 4).
+- ``buffer_strategies.png``: learning curves of UDRLPG groups that differ only in their replay
+  buffer (buckets with exp or uniform weights, FIFO, recency; UDRLPG paper, Figure 3).
 """
 
 from __future__ import annotations
@@ -100,5 +102,47 @@ def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
         top = max(max(s["commands"]) for s in sweeps)
         ax.plot([0, top], [0, top], color="0.5", ls=":", label="identity")
         _axes(ax, _label(group, groups[group]), "commanded return", "achieved return", fontsize=8)
+    _save(fig, png)
+    return True
+
+
+BUFFER_SETTINGS = ("buffer=", "weighting=")  # what the strategies of Figure 3 change
+
+
+def strategy(variant: str) -> str:
+    """``buckets+exp`` (the paper's), ``buckets+uniform``, ``fifo``, ``recency`` from a variant."""
+    items = dict(item.split("=", 1) for item in variant.split(", ") if "=" in item)
+    buffer = items.get("buffer", "buckets")
+    return f"buckets+{items.get('weighting', 'exp')}" if buffer == "buckets" else buffer
+
+
+def strategy_sets(groups: dict[Path, list[dict]]) -> dict[tuple, dict[str, tuple]]:
+    """UDRLPG groups with the same env, budget and settings but for the buffer, by strategy; only
+    sets with at least two strategies."""
+    sets: dict[tuple, dict[str, tuple]] = {}
+    for group, runs in groups.items():
+        first = runs[0]
+        if first["algo"] != "udrlpg":
+            continue
+        rest = [v for v in first["variant"].split(", ") if not v.startswith(BUFFER_SETTINGS)]
+        key = (first["env"], first["steps"], ", ".join(rest))
+        sets.setdefault(key, {})[strategy(first["variant"])] = (group, runs)
+    return {key: found for key, found in sets.items() if len(found) > 1}
+
+
+def buffer_strategies(groups: dict[Path, list[dict]], png: Path) -> bool:
+    """Returns False (and draws nothing) when no groups differ only in their buffer."""
+    sets = strategy_sets(groups)
+    if not sets:
+        return False
+    fig, axes = plt.subplots(1, len(sets), figsize=(5.6 * len(sets), 3.8), squeeze=False)
+    for ax, ((env, _, rest), found) in zip(axes[0], sets.items()):
+        for k, name in enumerate(sorted(found)):
+            group, runs = found[name]
+            grid, mean, low, high = curve_band(runs)
+            ax.plot(grid, mean, color=f"C{k}", label=f"{name} (n={len(runs)})")
+            ax.fill_between(grid, low, high, color=f"C{k}", alpha=0.2)
+        _axes(ax, f"{env}: {rest}", "training environment steps",
+              "evaluation return (mean over seeds, 95% CI)", fontsize=8)  # fmt: skip
     _save(fig, png)
     return True

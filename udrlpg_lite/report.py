@@ -35,6 +35,7 @@ COLUMNS = [
     "ci95_high",
     "pass_rate",
     "rmse_median",
+    "steps",
     "eval_every",
     "eval_episodes",
 ]
@@ -79,6 +80,7 @@ def run_summary(out: Path) -> dict:
         "first_pass_step": int(metrics["env_steps"][passed[0]]) if len(passed) else None,
         "rmse": json.loads(sweep.read_text())["rmse"] if sweep.exists() else None,
         "wall_time_s": manifest["wall_time_s"],
+        "steps": settings.get("steps"),
         "eval_every": settings["eval_every"],
         "eval_episodes": manifest["config"].get("eval_episodes"),
     }
@@ -109,6 +111,7 @@ def group_summary(runs: list[dict]) -> dict:
         "ci95_high": round(high, 1),
         "pass_rate": round(sum(r["first_pass_step"] is not None for r in runs) / len(runs), 3),
         "rmse_median": round(float(np.median(rmses)), 1) if rmses else "",
+        "steps": first["steps"],
         "eval_every": first["eval_every"],
         "eval_episodes": first["eval_episodes"],
     }
@@ -192,16 +195,30 @@ def is_paper_protocol(row: dict) -> bool:
     return row["variant"] == "faithful"
 
 
+def in_table1(row: dict) -> bool:
+    """The papers' protocol, or one of our named UDRLPG presets unchanged at the paper's budget
+    (a variant: Table 1 names it as ours)."""
+    from .presets import ENV_PRESETS
+
+    if is_paper_protocol(row):
+        return True
+    budget = ENV_PRESETS[row["env"]].steps if row["env"] in ENV_PRESETS else None
+    return row["algo"] == "udrlpg" and row["variant"] == row["preset"] and row["steps"] == budget
+
+
 def table1_markdown(rows: list[dict]) -> str:
     """Our final returns beside the papers' (GoGePo Appendix Table 1; UDRLPG Sec. 5)."""
     lines = [
-        "| env (ours; theirs) | algorithm | ours: mean ± std (n) | ours: 95% CI | pass rate | papers |",
-        "|---|---|---|---|---|---|",
+        "| env (ours; theirs) | algorithm | settings | ours: mean ± std (n) | ours: 95% CI "
+        "| pass rate | papers |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for row in sorted(filter(is_paper_protocol, rows), key=lambda r: (r["env"], r["algo"])):
+    order = sorted(filter(in_table1, rows), key=lambda r: (r["env"], r["algo"], r["variant"]))
+    for row in order:
         paper = PAPER_TABLE1.get(row["env"], {})
+        settings = "faithful" if is_paper_protocol(row) else f"{row['variant']} (ours)"
         lines.append(
-            f"| {row['env']}; {paper.get('env_then', '-')} | {row['algo']} | "
+            f"| {row['env']}; {paper.get('env_then', '-')} | {row['algo']} | {settings} | "
             f"{row['final_return_mean']:.0f} ± {row['final_return_std']:.0f} ({row['n_seeds']}) | "
             f"{row['ci95_low']:.0f} to {row['ci95_high']:.0f} | {row['pass_rate']:.2f} | "
             f"{paper.get(row['algo'], '-')} |"
@@ -228,4 +245,6 @@ def write_report(roots: list[Path], out: Path) -> list[str]:
     figures.final_returns(groups, out / "final_returns.png")
     if figures.identity_curves(groups, out / "identity_curves.png"):
         written.append("identity_curves.png")
+    if figures.buffer_strategies(groups, out / "buffer_strategies.png"):
+        written.append("buffer_strategies.png")
     return written
