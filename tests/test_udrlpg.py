@@ -130,3 +130,18 @@ def test_export_then_load_generates_the_same_policies(tmp_path):
     assert torch.equal(loaded.generator(commands), algo.generator(commands))
     assert loaded.command == algo.command and loaded.normalizer.count == algo.normalizer.count
     assert len(loaded.buffer) == 0
+
+
+def test_hopper_commands_are_tested_without_the_healthy_reward():
+    """Hopper trains without its healthy reward, so its commands are such returns: the command
+    test must score them alike. With the standard reward each episode earns 1 more per step that
+    ends upright (all but the last of an episode that falls), which the two scores must differ by."""
+
+    algo = UDRLPG("Hopper-v5", env_preset("Hopper-v5"), 0, UDRLPGConfig(generator="small", hidden=(16,)))
+    thetas = algo.generator(torch.tensor([0.1, 0.5, 0.9])).detach()
+    commanded = algo.rollout_commanded(algo.spec, thetas)  # a fresh stream: same starts as below
+    standard = algo.rollout_eval(algo.spec, thetas)
+    np.testing.assert_array_equal(commanded.lengths, standard.lengths)
+    upright = np.where(standard.lengths < 1000, standard.lengths - 1, standard.lengths)
+    np.testing.assert_allclose(standard.returns - commanded.returns, upright, rtol=1e-9)
+    assert algo.eval_env_steps == 2 * standard.lengths.sum()  # both are evaluation steps

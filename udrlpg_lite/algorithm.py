@@ -82,6 +82,12 @@ class Algorithm(ABC):
             env_id, seed=seed, survival_bonus=preset.survival_bonus, device=sim_device
         )
         self.eval_env = make_evaluator(env_id, seed=seed + 1_000_003, device=sim_device)
+        # command tests score in the commands' units, the training reward (Hopper: no healthy reward)
+        self.command_env = (
+            self.eval_env
+            if preset.survival_bonus
+            else make_evaluator(env_id, seed=seed + 1_000_003, survival_bonus=False, device=sim_device)
+        )
         self.sim_device = torch.device(getattr(self.train_env, "device", "cpu"))
         self.device = torch.device(device) if device.startswith("cuda") else self.sim_device
         self.normalizer = RunningNorm(self.train_env.obs_dim)
@@ -143,6 +149,20 @@ class Algorithm(ABC):
         """One evaluation episode per row of thetas (normaliser frozen); counted as eval steps."""
         require_finite("policy weights", thetas, self.env_steps)
         rollouts = self.eval_env.evaluate(
+            PopulationPolicy(spec, thetas.to(self.sim_device)), len(thetas), normalizer=self.normalizer
+        )
+        self.eval_env_steps += int(rollouts.lengths.sum())
+        return rollouts
+
+    def rollout_commanded(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
+        """Evaluation episodes scored with the reward the commands are returns of: the training
+        reward (``EnvPreset.survival_bonus``). Without it (Hopper) a command test would set
+        commands without the healthy reward against returns with it. Normaliser frozen; counted as
+        evaluation steps. Where training keeps the standard reward, these are ``rollout_eval``'s."""
+        if self.command_env is self.eval_env:
+            return self.rollout_eval(spec, thetas)
+        require_finite("policy weights", thetas, self.env_steps)
+        rollouts = self.command_env.evaluate(
             PopulationPolicy(spec, thetas.to(self.sim_device)), len(thetas), normalizer=self.normalizer
         )
         self.eval_env_steps += int(rollouts.lengths.sum())

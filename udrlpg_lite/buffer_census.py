@@ -8,7 +8,7 @@ the stored (theta, r) pairs). Two things decide whether G(c) can follow a comman
 * **label truth**: whether a stored return is still the return of its policy. A return is measured
   once, in one noisy training episode under the observation statistics of that moment; the policy
   is later generated and run under today's statistics. ``replay`` plays every stored policy again,
-  without noise, under today's normaliser, and compares.
+  without noise, under today's normaliser, with the reward its return was stored in, and compares.
 
 The census reads a run directory's checkpoint and changes nothing in it; replayed episodes are
 evaluation episodes (they do not count as training steps, and nothing learns from them).
@@ -54,7 +54,7 @@ def census(run: Run, bins: int = 10, replay_episodes: int = 0) -> dict:
         import torch
 
         thetas = torch.stack([e.theta for e in buffer.entries]).repeat_interleave(replay_episodes, 0)
-        rollouts = algo.rollout_eval(algo.spec, thetas)
+        rollouts = algo.rollout_commanded(algo.spec, thetas)  # the stored returns' reward
         replayed = rollouts.returns.reshape(len(stored), replay_episodes).mean(axis=1)
         error = np.abs(stored - replayed)
         per_bin = [which == k for k in range(bins)]

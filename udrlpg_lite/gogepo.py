@@ -255,7 +255,8 @@ class GoGePo(Algorithm):
         return self.summary(self.rollout_eval(self.spec, thetas))
 
     def command_sweep(self, commands: np.ndarray, episodes: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Achieved returns of G_rho(c) (no noise) for each command c in returns' units.
+        """Achieved returns of G_rho(c) (no noise) for each command c in returns' units (the
+        training reward's: ``rollout_commanded``).
 
         GoGePo's behaviour test (Figure 5: 21 commands from the lowest to the highest return).
         Returns (mean [C], std [C]). These episodes count as evaluation steps.
@@ -263,7 +264,7 @@ class GoGePo(Algorithm):
         scaled = self.to_commands(torch.as_tensor(commands, dtype=torch.float32, device=self.device))
         with torch.no_grad():
             thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
-        rollouts = self.rollout_eval(self.spec, thetas)
+        rollouts = self.rollout_commanded(self.spec, thetas)
         per_command = rollouts.returns.reshape(len(commands), episodes)
         return per_command.mean(axis=1), per_command.std(axis=1)
 

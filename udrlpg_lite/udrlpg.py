@@ -245,7 +245,8 @@ class UDRLPG(Algorithm):
         return self.summary(self.rollout_eval(self.spec, thetas))
 
     def command_sweep(self, commands: np.ndarray, episodes: int = 5) -> tuple[np.ndarray, np.ndarray]:
-        """Achieved returns of G_rho(c) (no noise) for each command c in returns' units.
+        """Achieved returns of G_rho(c) (no noise) for each command c in returns' units (the
+        training reward's: ``rollout_commanded``).
 
         The "extensive evaluation" of the UDRLPG paper (Figure 4). Returns (mean [C], std [C]).
         These episodes count as evaluation steps.
@@ -255,7 +256,7 @@ class UDRLPG(Algorithm):
         )
         with torch.no_grad():
             thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
-        rollouts = self.rollout_eval(self.spec, thetas)
+        rollouts = self.rollout_commanded(self.spec, thetas)
         per_command = rollouts.returns.reshape(len(commands), episodes)
         return per_command.mean(axis=1), per_command.std(axis=1)
 
