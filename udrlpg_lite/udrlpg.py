@@ -272,6 +272,7 @@ class UDRLPG(Algorithm):
             "generator": {k: v.cpu() for k, v in self.generator.state_dict().items()},
             "normalizer": self.normalizer.state_dict(),
             "command": self.command,
+            "best_return": self.buffer.best_return,  # scaled: the best training return stored
             "env_steps": self.env_steps,
         }
 
