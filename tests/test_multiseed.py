@@ -9,9 +9,12 @@ from udrlpg_lite.multiseed import train_together
 from udrlpg_lite.runner import Run
 
 IP = "InvertedPendulum-v5"
+SMALL = {"generator": "small", "hidden": (32, 32)}  # batching is tested, not the paper's sizes
 SETTINGS = {
-    "udrlpg": {"warmup": 3, "updates_per_rollout": 2},
-    "gogepo": {"warmup": 3, "generator_steps": 2, "critic_steps": 1},
+    "udrlpg": {"warmup": 3, "updates_per_rollout": 2} | SMALL,
+    "gogepo": {"warmup": 3, "generator_steps": 2, "critic_steps": 1, "critic_hidden": (32, 32)}
+    | {"n_probing": 20}
+    | SMALL,
 }
 SEEDS, STEPS = (3, 4), 300
 

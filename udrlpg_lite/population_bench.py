@@ -59,8 +59,10 @@ class ScheduleTiming:
         return self.rollout_seconds / self.seconds
 
 
-def _build(algo: str, env_id: str, seed: int, population: int) -> tuple[Algorithm, _TimedRollouts]:
-    config = build_config(algo, env_id, {"population": population})
+def _build(
+    algo: str, env_id: str, seed: int, population: int, sizes: dict
+) -> tuple[Algorithm, _TimedRollouts]:
+    config = build_config(algo, env_id, {"population": population} | sizes)
     trainer = ALGORITHMS[algo].cls(env_id, env_preset(env_id), seed, config)
     timed = _TimedRollouts(trainer.train_env)
     trainer.train_env = timed
@@ -75,8 +77,11 @@ def run(
     steps: int = 100_000,
     chunk_steps: int = 10_000,
     seed: int = 0,
+    sizes: dict | None = None,
 ) -> dict[int, ScheduleTiming]:
     """Train the faithful (P = 1) and the population (P) schedule for ``steps`` env steps each.
+
+    ``sizes`` overrides the paper's network sizes (e.g. ``{"generator": "small"}``; for tests).
 
     Prints env-steps/s of training for both, the share of it spent in rollouts, and the speed-up;
     returns {P: ScheduleTiming}. The two trainers share torch's global RNG, so their runs are not
@@ -88,7 +93,9 @@ def run(
         raise ValueError(f"--population must be at least 2 to compare with 1, got {population}")
     if steps <= 0 or chunk_steps <= 0:
         raise ValueError("--steps and --chunk-steps must be positive")
-    schedules = {p: (*_build(algo, env_id, seed, p), ScheduleTiming(p)) for p in (1, population)}
+    schedules = {
+        p: (*_build(algo, env_id, seed, p, sizes or {}), ScheduleTiming(p)) for p in (1, population)
+    }
     while any(timing.env_steps < steps for *_, timing in schedules.values()):
         for trainer, timed, timing in schedules.values():
             start_steps, start_rollouts = trainer.env_steps, timed.seconds
