@@ -147,22 +147,18 @@ class Algorithm(ABC):
 
     def rollout_eval(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
         """One evaluation episode per row of thetas (normaliser frozen); counted as eval steps."""
-        require_finite("policy weights", thetas, self.env_steps)
-        rollouts = self.eval_env.evaluate(
-            PopulationPolicy(spec, thetas.to(self.sim_device)), len(thetas), normalizer=self.normalizer
-        )
-        self.eval_env_steps += int(rollouts.lengths.sum())
-        return rollouts
+        return self._play_frozen(self.eval_env, spec, thetas)
 
     def rollout_commanded(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
         """Evaluation episodes scored with the reward the commands are returns of: the training
         reward (``EnvPreset.survival_bonus``). Without it (Hopper) a command test would set
         commands without the healthy reward against returns with it. Normaliser frozen; counted as
         evaluation steps. Where training keeps the standard reward, these are ``rollout_eval``'s."""
-        if self.command_env is self.eval_env:
-            return self.rollout_eval(spec, thetas)
+        return self._play_frozen(self.command_env, spec, thetas)
+
+    def _play_frozen(self, env, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
         require_finite("policy weights", thetas, self.env_steps)
-        rollouts = self.command_env.evaluate(
+        rollouts = env.evaluate(
             PopulationPolicy(spec, thetas.to(self.sim_device)), len(thetas), normalizer=self.normalizer
         )
         self.eval_env_steps += int(rollouts.lengths.sum())
