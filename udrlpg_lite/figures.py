@@ -9,6 +9,8 @@
   seeds of each group that has its command test (``commands.json``; UDRLPG paper, Figure 4).
 - ``buffer_strategies.png``: learning curves of UDRLPG groups that differ only in their replay
   buffer (buckets with exp or uniform weights, FIFO, recency; UDRLPG paper, Figure 3).
+- ``policy_map.png``: a GoGePo run's map of policy space, its buffer's policies and the generator's
+  chains at four stages of training (``policy_map.json``; GoGePo paper, Figure 4).
 """
 
 from __future__ import annotations
@@ -144,5 +146,50 @@ def buffer_strategies(groups: dict[Path, list[dict]], png: Path) -> bool:
             ax.fill_between(grid, low, high, color=f"C{k}", alpha=0.2)
         _axes(ax, f"{env}: {rest}", "training environment steps",
               "evaluation return (mean over seeds, 95% CI)", fontsize=8)  # fmt: skip
+    _save(fig, png)
+    return True
+
+
+def map_run(groups: dict[Path, list[dict]]) -> dict | None:
+    """The run whose map the report draws: the first seed with a ``policy_map.json`` of the first
+    GoGePo group run with the papers' settings (else of any GoGePo group), or None."""
+    gogepo = [runs for runs in groups.values() if runs[0]["algo"] == "gogepo"]
+    ordered = [r for r in gogepo if r[0]["variant"] == "faithful"] + gogepo
+    for runs in ordered:
+        for run in sorted(runs, key=lambda r: r["seed"]):
+            if (Path(run["out"]) / "policy_map.json").exists():
+                return run
+    return None
+
+
+def policy_map(groups: dict[Path, list[dict]], png: Path) -> bool:
+    """Left: the buffer's policies (dots, coloured by stored return) and the generator's chains (one
+    marker per stage, coloured by achieved return) at the first two principal components of their
+    probing actions. Right: the chains' achieved returns against the commands. Returns False (and
+    draws nothing) when no GoGePo run has a map."""
+    run = map_run(groups)
+    if run is None:
+        return False
+    data = json.loads((Path(run["out"]) / "policy_map.json").read_text())
+    buffer, chains = data["buffer"], data["chains"]
+    values = buffer["return"] + [a for c in chains for a in c["achieved"]]
+    norm = plt.Normalize(min(values), max(values))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6), width_ratios=[1.3, 1])
+    dots = left.scatter(buffer["x"], buffer["y"], c=buffer["return"], norm=norm, s=8, alpha=0.5)
+    markers = "s^Do"
+    for k, c in enumerate(chains):
+        marker, label = markers[k % len(markers)], f"G(c) after {c['env_steps']:,} steps"
+        left.plot(c["x"], c["y"], color="0.3", lw=0.8, zorder=2)
+        left.scatter(c["x"], c["y"], c=c["achieved"], norm=norm, marker=marker, s=40,
+                     edgecolors="k", zorder=3, label=label)  # fmt: skip
+        right.plot(c["commands"], c["achieved"], marker=marker, ms=4, label=label)
+    fig.colorbar(dots, ax=left, label="return")
+    title = f"{run['algo']} on {run['env']}, seed {run['seed']} ({Path(run['out']).parent.name})"
+    _axes(left, title, "principal component 1 of the probing actions", "principal component 2",
+          fontsize=9)  # fmt: skip
+    commands = chains[-1]["commands"]
+    right.plot(commands, commands, color="0.5", ls=":", label="achieved = command")
+    _axes(right, "what the chains achieve", "command (desired return)", "achieved return",
+          fontsize=9)  # fmt: skip
     _save(fig, png)
     return True

@@ -247,4 +247,6 @@ def write_report(roots: list[Path], out: Path) -> list[str]:
         written.append("identity_curves.png")
     if figures.buffer_strategies(groups, out / "buffer_strategies.png"):
         written.append("buffer_strategies.png")
+    if figures.policy_map(groups, out / "policy_map.png"):
+        written.append("policy_map.png")
     return written

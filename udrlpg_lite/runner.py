@@ -6,6 +6,8 @@ A run directory holds
   checkpoint.pt    everything needed to continue exactly (weights, optimiser, buffer, RNG states)
   manifest.json    command, commit, device, seed, versions, wall_time_s, status
   curve.png        the learning curve
+  policy_map.json  GoGePo runs: the buffer's policies and the generator's chains on the map of
+                   policy space (generator_chains.py), written when the run ends
 ``resume`` rebuilds the algorithm from run.json, loads the checkpoint and continues; since every random
 state is in the checkpoint, the resumed run ends exactly where an uninterrupted one would.
 """
@@ -31,6 +33,7 @@ from tqdm import tqdm
 from .algorithm import Algorithm, NonFiniteError
 from .ars import ARS, ARSConfig, ars_config_for
 from .ddpg import DDPG, DDPGConfig, ddpg_config_for
+from .generator_chains import chain_due, map_data, record_chain
 from .gogepo import GoGePo, GoGePoConfig
 from .plotting import save_learning_curve, save_run_summary
 from .precision import cpu_name
@@ -138,6 +141,8 @@ class Run:
         self.rows: list[dict] = []
         self.wall_time_s = 0.0
         self.next_eval = 0
+        # GoGePo: the generator's chains so far (None: this run records none)
+        self.chains: list[dict] | None = [] if settings["algo"] == "gogepo" else None
 
     # --- starting and resuming ------------------------------------------------------------------
     @classmethod
@@ -217,6 +222,8 @@ class Run:
             run.rows, run.wall_time_s = state["rows"], state["wall_time_s"]
             run.segments = state.get("segments", [])
             run.next_eval = state["next_eval"]
+            if run.chains is not None:  # checkpoints from before the chains have none to go on
+                run.chains = state.get("chains")
         return run
 
     # --- the loop -------------------------------------------------------------------------------
@@ -239,9 +246,14 @@ class Run:
         ) as bar:
             while True:
                 done = algo.env_steps >= steps
+                while self.chains is not None and chain_due(len(self.chains), algo.env_steps, steps):
+                    self.chains.append(record_chain(algo))
                 if algo.env_steps >= self.next_eval or done:
                     self._evaluate(time.perf_counter() - start)
                     bar.set_postfix(eval=f"{self.rows[-1]['eval_return_mean']:.1f}")
+                    if done and self.chains is not None:
+                        text = json.dumps(map_data(algo, self.chains))
+                        (self.out / "policy_map.json").write_text(text)
                     if done or time.perf_counter() - last_checkpoint > checkpoint_every_s:
                         self.wall_time_s = time.perf_counter() - start
                         self.save(complete=done)
@@ -277,6 +289,7 @@ class Run:
             "wall_time_s": self.wall_time_s,
             "next_eval": self.next_eval,
             "segments": self.segments,
+            "chains": self.chains,
         }
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
