@@ -115,3 +115,22 @@ def test_buffer_strategies_are_read_from_the_variants(tmp_path):
     (found,) = strategy_sets(groups).values()  # sigma=0.3 differs in more than the buffer
     assert sorted(found) == ["buckets+exp", "fifo"]
     assert buffer_strategies(groups, tmp_path / "fig3.png") and (tmp_path / "fig3.png").exists()
+
+
+def test_identity_curves_draw_every_group_with_a_tested_seed(tmp_path):
+    from udrlpg_lite.figures import identity_curves, tested
+    from udrlpg_lite.report import find_groups
+
+    test = {"commands": [0.0, 500.0, 1000.0], "mean": [10.0, 500.0, 990.0], "rmse": 5.8}
+    for name, n_tested in (("all", 2), ("half", 1), ("none", 0)):
+        for seed in (0, 1):
+            out = tmp_path / name / f"s{seed}"
+            fake_run(out, seed, [100.0] * 25)
+            if seed < n_tested:
+                (out / "commands.json").write_text(json.dumps(test))
+    groups = find_groups([tmp_path])
+    assert [len(tested(runs)) for runs in groups.values()] == [2, 2 - 1, 0]  # all, half, none
+    assert identity_curves(groups, tmp_path / "id.png") and (tmp_path / "id.png").exists()
+    none = {g: runs for g, runs in groups.items() if g.name == "none"}
+    assert not identity_curves(none, tmp_path / "nothing.png")
+    assert not (tmp_path / "nothing.png").exists()

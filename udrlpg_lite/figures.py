@@ -6,7 +6,7 @@
 - ``final_returns.png``: every seed's final return (mean of its last 20 evaluations) per group, with
   the group mean and its CI (UDRLPG paper, Figure 2).
 - ``identity_curves.png``: commanded vs achieved return at the end of training, the mean over the
-  seeds of each group that has its command test (``commands.json``; UDRLPG paper, Figure 4).
+  seeds of each group that have their command test (``commands.json``; UDRLPG paper, Figure 4).
 - ``buffer_strategies.png``: learning curves of UDRLPG groups that differ only in their replay
   buffer (buckets with exp or uniform weights, FIFO, recency; UDRLPG paper, Figure 3).
 - ``policy_map.png``: a GoGePo run's map of policy space, its buffer's policies and the generator's
@@ -85,12 +85,18 @@ def final_returns(groups: dict[Path, list[dict]], png: Path) -> None:
     _save(fig, png)
 
 
+def tested(runs: list[dict]) -> list[dict]:
+    """The runs of a group that have their command test (``commands.json``)."""
+    return [r for r in runs if (Path(r["out"]) / "commands.json").exists()]
+
+
 def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
-    """Returns False (and draws nothing) when no group has its command test."""
+    """One panel per group with at least one command test, over the seeds that have one (the
+    title says how many). Returns False (and draws nothing) when no group has any."""
     with_sweep = {
-        g: [json.loads((Path(r["out"]) / "commands.json").read_text()) for r in runs]
+        g: [json.loads((Path(r["out"]) / "commands.json").read_text()) for r in tested(runs)]
         for g, runs in groups.items()
-        if all((Path(r["out"]) / "commands.json").exists() for r in runs)
+        if tested(runs)
     }
     if not with_sweep:
         return False
@@ -103,7 +109,9 @@ def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
             ax.plot(sweeps[0]["commands"], mean, color="C1", marker="o", ms=3, label="mean")
         top = max(max(s["commands"]) for s in sweeps)
         ax.plot([0, top], [0, top], color="0.5", ls=":", label="identity")
-        _axes(ax, _label(group, groups[group]), "commanded return", "achieved return", fontsize=8)
+        runs = groups[group]
+        title = f"{group.name} ({runs[0]['algo']}, {len(sweeps)} of {len(runs)} seeds tested)"
+        _axes(ax, title, "commanded return", "achieved return", fontsize=8)
     _save(fig, png)
     return True
 
