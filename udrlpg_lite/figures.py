@@ -24,6 +24,7 @@ from .plotting import plt, read_metrics
 from .report import mean_ci
 
 GRID_POINTS = 40  # env-step grid on which the seeds' curves are averaged
+PANELS_PER_ROW = 4  # identity curves: one panel per group, wrapped into rows
 
 
 def curve_band(runs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -100,8 +101,12 @@ def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
     }
     if not with_sweep:
         return False
-    fig, axes = plt.subplots(1, len(with_sweep), figsize=(3.8 * len(with_sweep), 3.6), squeeze=False)
-    for ax, (group, sweeps) in zip(axes[0], with_sweep.items()):
+    cols = min(len(with_sweep), PANELS_PER_ROW)
+    rows = -(-len(with_sweep) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(with_sweep) :]:
+        ax.set_visible(False)
+    for ax, (group, sweeps) in zip(axes.flat, with_sweep.items()):
         for s in sweeps:  # each seed's commands span the returns its own run saw
             ax.plot(s["commands"], s["mean"], color="C1", alpha=0.3, lw=0.8)
         if all(s["commands"] == sweeps[0]["commands"] for s in sweeps):
