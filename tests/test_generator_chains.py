@@ -55,23 +55,7 @@ def test_recording_a_chain_changes_nothing_else():
     assert recorded.env_steps == plain.env_steps and recorded.command == plain.command
 
 
-def cut_run(out):
-    run = Run.create(out, **SETTINGS)
-    calls, iterate = {"n": 0}, run.algo.iterate
-
-    def interrupted():
-        calls["n"] += 1
-        if calls["n"] == 12:
-            raise KeyboardInterrupt
-        return iterate()
-
-    run.algo.iterate = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        run.train(checkpoint_every_s=0.0, progress=False)
-    return Run.load(out)
-
-
-def test_a_gogepo_run_ends_with_its_map_and_a_resumed_one_with_the_same_map(tmp_path):
+def test_a_gogepo_run_ends_with_its_map_and_a_resumed_one_with_the_same_map(tmp_path, kill_at):
     whole = Run.create(tmp_path / "whole", **SETTINGS)
     whole.train(progress=False)
     found = json.loads((tmp_path / "whole" / "policy_map.json").read_text())
@@ -84,7 +68,8 @@ def test_a_gogepo_run_ends_with_its_map_and_a_resumed_one_with_the_same_map(tmp_
     # the principal axes are the buffer's: its points are centred on the origin
     assert abs(np.mean(buffer["x"])) < 1e-3 and abs(np.mean(buffer["y"])) < 1e-3
 
-    resumed = cut_run(tmp_path / "cut")
+    kill_at(Run.create(tmp_path / "cut", **SETTINGS), 12)
+    resumed = Run.load(tmp_path / "cut")
     assert 0 < len(resumed.chains) < len(STAGES)  # chains recorded before the cut came back
     resumed.train(progress=False)
     assert json.loads((tmp_path / "cut" / "policy_map.json").read_text()) == found

@@ -92,24 +92,12 @@ def test_same_seed_same_run_different_seed_different_run():
 @pytest.mark.parametrize(
     "rule", [{}, {"command_rule": "achieved", "probe_every": 3}], ids=["authors", "achieved"]
 )
-def test_interrupted_run_resumes_to_the_same_result(tmp_path, rule):
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, rule, kill_at):
     overrides = dict(SMALL) | rule
     settings = dict(algo="udrlpg", env=IP, steps=1500, seed=3, overrides=overrides, eval_every=250)
     full = Run.create(tmp_path / "full", **settings).train(progress=False)
 
-    run = Run.create(tmp_path / "cut", **settings)
-    calls = {"n": 0}
-    iterate = run.algo.iterate
-
-    def interrupted():
-        calls["n"] += 1
-        if calls["n"] == 25:
-            raise KeyboardInterrupt
-        return iterate()
-
-    run.algo.iterate = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        run.train(checkpoint_every_s=0.0, progress=False)
+    kill_at(Run.create(tmp_path / "cut", **settings), 25)
     resumed = Run.load(tmp_path / "cut").train(progress=False)
     strip = [{k: v for k, v in r.items() if k != "wall_time_s"} for r in full]
     assert [{k: v for k, v in r.items() if k != "wall_time_s"} for r in resumed] == strip
