@@ -6,7 +6,7 @@
 - ``final_returns.png``: every seed's final return (mean of its last 20 evaluations) per group, with
   the group mean and its CI (UDRLPG paper, Figure 2).
 - ``identity_curves.png``: commanded vs achieved return at the end of training, the mean over the
-  seeds of each group that have their command test (``commands.json``; UDRLPG paper, Figure 4).
+  seeds of each group that ran their command test (``commands.json``; UDRLPG paper, Figure 4).
 - ``buffer_strategies.png``: learning curves of UDRLPG groups that differ only in their replay
   buffer (buckets with exp or uniform weights, FIFO, recency; UDRLPG paper, Figure 3).
 - ``policy_map.png``: a GoGePo run's map of policy space, its buffer's policies and the generator's
@@ -94,11 +94,10 @@ def tested(runs: list[dict]) -> list[dict]:
 def identity_curves(groups: dict[Path, list[dict]], png: Path) -> bool:
     """One panel per group with at least one command test, over the seeds that have one (the
     title says how many). Returns False (and draws nothing) when no group has any."""
-    with_sweep = {
-        g: [json.loads((Path(r["out"]) / "commands.json").read_text()) for r in tested(runs)]
-        for g, runs in groups.items()
-        if tested(runs)
-    }
+    with_sweep = {}
+    for g, runs in groups.items():
+        if found := tested(runs):
+            with_sweep[g] = [json.loads((Path(r["out"]) / "commands.json").read_text()) for r in found]
     if not with_sweep:
         return False
     cols = min(len(with_sweep), PANELS_PER_ROW)
