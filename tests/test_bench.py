@@ -1,8 +1,10 @@
 """The benchmark's report: all three rates measured, ratios consistent, the promised last line."""
 
 import pytest
+import torch
 
 from udrlpg_lite import bench, population_bench
+from udrlpg_lite.presets import env_preset
 
 
 def test_bench_reports_the_three_rates_and_the_ratio_last(capsys):
@@ -51,5 +53,35 @@ def test_bench_train_times_updates_and_rollouts_against_the_reference(capsys):
     for timing in loops.values():
         assert timing.updates == 16 and timing.env_steps > 0
         assert 0 < timing.rollout_seconds < timing.seconds
-    last = out.strip().splitlines()[-1]
+    lines = out.strip().splitlines()
+    last = lines[-1]
     assert last.startswith("speed ratio train/reference: ") and float(last.split(": ")[1]) > 0
+    assert any(line.startswith("ceiling, fp32: an update is ") for line in lines)
+
+
+def test_update_flops_are_the_linear_layers_forward_and_backward():
+    """Each linear layer of rows x k -> n costs 2*rows*k*n FLOPs forward and twice that backward
+    (gradients of its input and its weight; the input needs one, as the embeddings are learnt)."""
+    from torch import nn
+
+    from udrlpg_lite import train_bench
+    from udrlpg_lite.udrlpg import UDRLPG, UDRLPGConfig
+
+    config = UDRLPGConfig(generator="small", hidden=(32, 32), batch_size=5)
+    trainer = UDRLPG("InvertedPendulum-v5", env_preset("InvertedPendulum-v5"), 0, config)
+    expected = 0
+    for layer in trainer.generator.layers:
+        rows = 5 * layer.embeddings.shape[0]
+        for net in (layer.weight_net, layer.bias_net):
+            for linear in (m for m in net if isinstance(m, nn.Linear)):
+                expected += 6 * rows * linear.in_features * linear.out_features
+    assert train_bench.update_flops(trainer) == expected
+    assert all(p.grad is None for p in trainer.generator.parameters())
+
+
+def test_matmul_rate_is_positive_and_keeps_the_thread_count():
+    from udrlpg_lite import train_bench
+
+    threads = torch.get_num_threads()
+    assert train_bench.matmul_rate("fp32", size=64) > 0
+    assert torch.get_num_threads() == threads

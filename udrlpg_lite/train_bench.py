@@ -13,6 +13,16 @@ loop's update and step costs at the reference loop's own mix of updates and step
 
     ratio = T_reference / (n_updates * s_per_update + n_steps * s_per_step)
 
+The ceiling says how far the ratio can go on this machine. Nearly all of an update is matrix
+multiplication, so it cannot take less than (its FLOPs) / (the rate this machine multiplies at).
+The FLOPs of one update (forward and backward) are counted by ``torch.utils.flop_counter``; the
+rate is timed on a square matmul, one thread per core, at each precision. With every usable core
+multiplying at that rate and the rollouts as fast as ours, the reference's mix would take
+
+    T_ceiling = n_updates * FLOPs / (cores * rate) + n_steps * s_per_step(ours, fastest)
+
+and T_reference / T_ceiling bounds the ratio.
+
     python -m udrlpg_lite bench-train --env Hopper-v5 --iterations 12
 """
 
@@ -22,6 +32,8 @@ import dataclasses
 import time
 
 import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from .envs.gym_vector import GymVectorEvaluator
 from .population_bench import _TimedRollouts
@@ -66,6 +78,33 @@ def _loop(
     trainer.train_env = timed
     trainer.iterate()  # the warm-up: the same work in every loop, not timed
     return trainer, timed
+
+
+def update_flops(trainer: UDRLPG) -> int:
+    """FLOPs of one generator update as ``UDRLPG.update`` makes it (forward and backward)."""
+    n, batch = trainer.spec.n_params, trainer.config.batch_size
+    generator = trainer.generator
+    with FlopCounterMode(display=False) as counter:
+        generated = generator(torch.rand(batch))
+        F.mse_loss(generated, torch.zeros(batch, n)).backward()
+    generator.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def matmul_rate(precision: str, threads: int = 1, size: int = 1024, repeats: int = 3) -> float:
+    """FLOP/s of a size^3 matmul at ``precision`` on ``threads`` threads (best of ``repeats``)."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    torch.set_num_threads(before)
+    return 2 * size**3 / best
 
 
 def machine() -> str:
@@ -129,5 +168,16 @@ def run(
         )
     best = max(ours, key=ours.get)
     print(f"fastest: {best}")
+    flops = update_flops(loops["reference"][1])
+    cores = usable_cores()
+    fastest_rollout = min(loops[name][0].s_per_step for name in ours)
+    for precision in precisions:
+        rate = matmul_rate(precision)
+        floor = reference.updates * flops / (cores * rate) + reference.env_steps * fastest_rollout
+        print(
+            f"ceiling, {precision}: an update is {flops / 1e9:.2f} GFLOP, one thread multiplies at "
+            f"{rate / 1e9:.1f} GFLOP/s ({1000 * flops / rate:.0f} ms/update); on {cores} cores "
+            f"the ratio is at most {reference.seconds / floor:.2f}"
+        )
     print(f"speed ratio train/reference: {ours[best]:.2f}")
     return {name: timing for name, (timing, *_) in loops.items()}
