@@ -85,3 +85,25 @@ def test_bf16_update_direction_agrees_with_fp32():
 def test_hidden_size_must_be_a_multiple_of_the_slice():
     with pytest.raises(ValueError, match="multiples of the slice size"):
         PolicyGenerator(PolicySpec(4, 1, hidden=(100, 100)))
+
+
+def test_fused_adam_takes_the_steps_of_torchs_default_adam():
+    """The generators' optimiser (algorithm.adam) against torch's default Adam, 5 steps."""
+    from udrlpg_lite.algorithm import adam
+
+    spec = PolicySpec(3, 2, (32,), 1.0)
+    torch.manual_seed(0)
+    ours, default = PolicyGenerator(spec, PRESETS["small"]), PolicyGenerator(spec, PRESETS["small"])
+    default.load_state_dict(ours.state_dict())
+    start = ours.layers[0].embeddings.detach().clone()
+    optimisers = adam(ours.parameters(), 1e-3), torch.optim.Adam(default.parameters(), lr=1e-3)
+    commands, targets = torch.rand(6), torch.randn(6, spec.n_params)
+    for _ in range(5):
+        for generator, optimiser in zip((ours, default), optimisers):
+            optimiser.zero_grad()
+            torch.nn.functional.mse_loss(generator(commands), targets).backward()
+            optimiser.step()
+    assert optimisers[0].param_groups[0]["fused"]
+    for a, b in zip(ours.parameters(), default.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    assert not torch.equal(ours.layers[0].embeddings, start)  # the steps moved the weights

@@ -38,6 +38,17 @@ def check_settings(config: object, checks: dict[str, bool], rule: str = "must be
             raise ValueError(f"invalid {name} = {getattr(config, name)!r} ({rule})")
 
 
+def adam(parameters, lr: float) -> torch.optim.Adam:
+    """Adam (Kingma and Ba, 2015) as the authors use it, with its step fused into one kernel.
+
+    The update rule is torch's default Adam; fused, a step over the paper-sized generator's 2.3M
+    parameters took 11 ms instead of 38 ms on the developer CPU (one thread), about 7% of a
+    generator update (``bench-train``). A checkpoint keeps the optimiser's settings, so a run
+    resumes with the implementation it started with.
+    """
+    return torch.optim.Adam(parameters, lr=lr, fused=True)
+
+
 def auto_device() -> str:
     """``train --device auto``: "cuda" where the gpu extra is installed and a CUDA GPU visible."""
     if not torch.cuda.is_available() or importlib.util.find_spec("mujoco_warp") is None:

@@ -57,7 +57,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .algorithm import Algorithm, check_settings, require_finite
+from .algorithm import Algorithm, adam, check_settings, require_finite
 from .buffers import RecencyBuffer
 from .critic import ProbingCritic
 from .generator import PRESETS, PolicyGenerator
@@ -145,8 +145,8 @@ class GoGePo(Algorithm):
         # built on the CPU, then moved: the same seed gives the same initial networks everywhere
         self.generator = PolicyGenerator(self.spec, PRESETS[config.generator]).to(self.device)
         self.critic = ProbingCritic(self.spec, config.n_probing, config.critic_hidden).to(self.device)
-        self.generator_optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.generator_lr)
-        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr)
+        self.generator_optimizer = adam(self.generator.parameters(), config.generator_lr)
+        self.critic_optimizer = adam(self.critic.parameters(), config.critic_lr)
         self.buffer = RecencyBuffer(config.buffer_capacity, config.recency_power)
         self.scale = ReturnScale(*preset.return_range)
         self.command = 0.0  # scaled; Algorithm 1, line 1
@@ -160,7 +160,7 @@ class GoGePo(Algorithm):
         """One generator step through the critic as ``generator_step`` makes it, on copies and a
         random batch of their own (for timing the precisions; the run stays untouched)."""
         generator, critic = copy.deepcopy(self.generator), copy.deepcopy(self.critic)
-        optimizer = torch.optim.Adam(generator.parameters(), lr=self.config.generator_lr)
+        optimizer = adam(generator.parameters(), self.config.generator_lr)
         rng = torch.Generator(device=self.device).manual_seed(0)
         returns = torch.rand(self.config.generator_batch, generator=rng, device=self.device)
 

@@ -2,7 +2,8 @@
 
 The reference loop is structured as the UDRLPG authors' code (JacopoD/udrlpg_): one gymnasium env
 (``gymnasium.make``) stepping one policy, whose forward pass runs once per step on one observation,
-fp32 generator updates on one torch thread, 8 updates of batch 24 per rollout. Ours is
+fp32 generator updates with torch's default Adam on one torch thread, 8 updates of batch 24 per
+rollout. Ours is
 ``UDRLPG.iterate`` on the batched MuJoCo engine, at each thread count and precision the machine
 offers. Both use the same generator, buffer and seed, the warm-up is not timed, and the loops run
 alternating chunks of iterations so that other load on the machine hits all of them alike.
@@ -74,6 +75,8 @@ def _loop(
     trainer = UDRLPG(env_id, env_preset(env_id), seed, config)
     if reference:  # one gymnasium env, one policy forward per step (GymVectorEvaluator with n = 1)
         trainer.train_env = GymVectorEvaluator(env_id, seed=seed)
+        # and torch's default Adam, as the authors' code builds it (ours fuses its step)
+        trainer.optimizer = torch.optim.Adam(trainer.generator.parameters(), lr=config.lr)
     timed = _TimedRollouts(trainer.train_env)
     trainer.train_env = timed
     trainer.iterate()  # the warm-up: the same work in every loop, not timed

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algorithm import Algorithm, check_settings, require_finite
+from .algorithm import Algorithm, adam, check_settings, require_finite
 from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
 from .generator import PRESETS, PolicyGenerator
 from .placement import choose_sim
@@ -143,7 +143,7 @@ class UDRLPG(Algorithm):
         self.spec = self.policy_spec(config.hidden)
         # built on the CPU, then moved: the same seed gives the same initial generator everywhere
         self.generator = PolicyGenerator(self.spec, PRESETS[config.generator]).to(self.device)
-        self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr)
+        self.optimizer = adam(self.generator.parameters(), config.lr)
         self.buffer = config.make_buffer()  # holds the thetas where they were made: on the device
         self.scale = ReturnScale(*preset.return_range)
         self.command = 0.0  # scaled; line 2 sets it after the warm-up
@@ -158,7 +158,7 @@ class UDRLPG(Algorithm):
         """One generator update as ``update`` makes it, on a copy and a random batch of its own
         (for timing the precisions: the run's networks and random streams stay untouched)."""
         generator = copy.deepcopy(self.generator)
-        optimizer = torch.optim.Adam(generator.parameters(), lr=self.config.lr)
+        optimizer = adam(generator.parameters(), self.config.lr)
         rng = torch.Generator(device=self.device).manual_seed(0)
         shape = (self.config.batch_size, self.spec.n_params)
         thetas = torch.randn(shape, generator=rng, device=self.device)
