@@ -67,7 +67,7 @@ def test_update_flops_are_the_linear_layers_forward_and_backward():
     from udrlpg_lite import train_bench
     from udrlpg_lite.udrlpg import UDRLPG, UDRLPGConfig
 
-    config = UDRLPGConfig(generator="small", hidden=(32, 32), batch_size=5)
+    config = UDRLPGConfig(generator="small", hidden=(32, 32), batch_size=5, precision="fp32")
     trainer = UDRLPG("InvertedPendulum-v5", env_preset("InvertedPendulum-v5"), 0, config)
     expected = 0
     for layer in trainer.generator.layers:
