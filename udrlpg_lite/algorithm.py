@@ -41,10 +41,11 @@ def check_settings(config: object, checks: dict[str, bool], rule: str = "must be
 def adam(parameters, lr: float) -> torch.optim.Adam:
     """Adam (Kingma and Ba, 2015) as the authors use it, with its step fused into one kernel.
 
-    The update rule is torch's default Adam; fused, a step over the paper-sized generator's 2.3M
-    parameters took 11 ms instead of 38 ms on the developer CPU (one thread), about 7% of a
-    generator update (``bench-train``). A checkpoint keeps the optimiser's settings, so a run
-    resumes with the implementation it started with.
+    The update rule is torch's default Adam. Fused, a step over the paper-sized generator's 2.3M
+    parameters took 11 ms instead of 38 ms in one timing on the developer CPU (one thread, another
+    run on the other core): about 7% of the 0.39 s a generator update takes there in
+    ``bench-train``. A checkpoint keeps the optimiser's settings, so a run resumes with the
+    implementation it started with.
     """
     return torch.optim.Adam(parameters, lr=lr, fused=True)
 

@@ -3,10 +3,10 @@
 The reference loop is structured as the UDRLPG authors' code (JacopoD/udrlpg_): one gymnasium env
 (``gymnasium.make``) stepping one policy, whose forward pass runs once per step on one observation,
 fp32 generator updates with torch's default Adam on one torch thread, 8 updates of batch 24 per
-rollout. Ours is
-``UDRLPG.iterate`` on the batched MuJoCo engine, at each thread count and precision the machine
-offers. Both use the same generator, buffer and seed, the warm-up is not timed, and the loops run
-alternating chunks of iterations so that other load on the machine hits all of them alike.
+rollout. Ours is ``UDRLPG.iterate`` on the batched MuJoCo engine, at each thread count and
+precision the machine offers. Both use the same generator, buffer and seed, the warm-up is not
+timed, and the loops run alternating chunks of iterations so that other load on the machine hits all
+of them alike.
 
 Update and rollout time are measured separately, as seconds per update and seconds per rollout step.
 Since the loops learn differently, their episode lengths drift apart; so the speed ratio prices each
