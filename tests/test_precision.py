@@ -90,3 +90,13 @@ def test_thread_shares(setting, runs, cores, expected):
 def test_bad_thread_settings_name_the_problem(setting):
     with pytest.raises(ValueError, match="--threads"):
         torch_threads(setting)
+
+
+def test_two_cpus_with_one_model_name_are_told_apart(tmp_path):
+    """A VM's vague "AMD EPYC" with and without avx512_bf16: the names (the cache key) differ."""
+    names = []
+    for flags in ("fpu sse2 avx2 fma", "fpu sse2 avx2 fma avx512f avx512_bf16"):
+        info = tmp_path / f"cpuinfo-{len(names)}"
+        info.write_text(f"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n\n")
+        names.append(precision.cpu_name(str(info)))
+    assert names == ["AMD EPYC (avx2)", "AMD EPYC (avx2 avx512f avx512_bf16)"]
