@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture
 def kill_at():
     """``kill_at(run, n)``: train ``run`` as a process killed during its n-th iteration would be,
-    checkpointing at every evaluation; ``Run.load(run.out)`` then resumes it."""
+    checkpointing after every iteration; ``Run.load(run.out)`` then resumes it."""
 
     def kill(run, n: int) -> None:
         calls, iterate = {"n": 0}, run.algo.iterate

@@ -108,6 +108,19 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, rule, kill_at):
     assert 0 < segments[1]["from_env_steps"] < 1500
 
 
+def test_a_run_checkpoints_between_its_evaluations(tmp_path, kill_at):
+    """Evaluations only at 0 and 1500 steps: the killed run still resumes from where it was."""
+    settings = dict(algo="udrlpg", env=IP, steps=1500, seed=3, overrides=SMALL, eval_every=1500)
+    full = Run.create(tmp_path / "full", **settings).train(progress=False)
+
+    kill_at(Run.create(tmp_path / "cut", **settings), 25)
+    resumed = Run.load(tmp_path / "cut").train(progress=False)
+    segments = json.loads((tmp_path / "cut" / "manifest.json").read_text())["segments"]
+    assert 0 < segments[1]["from_env_steps"] < 1500  # not from the evaluation at 0
+    strip = [{k: v for k, v in r.items() if k != "wall_time_s"} for r in full]
+    assert [{k: v for k, v in r.items() if k != "wall_time_s"} for r in resumed] == strip
+
+
 def test_export_then_load_generates_the_same_policies(tmp_path):
     algo = small_algo()
     for _ in range(3):

@@ -248,16 +248,19 @@ class Run:
                 done = algo.env_steps >= steps
                 while self.chains is not None and chain_due(len(self.chains), algo.env_steps, steps):
                     self.chains.append(record_chain(algo))
-                if algo.env_steps >= self.next_eval or done:
+                evaluated = algo.env_steps >= self.next_eval or done
+                if evaluated:
                     self._evaluate(time.perf_counter() - start)
                     bar.set_postfix(eval=f"{self.rows[-1]['eval_return_mean']:.1f}")
                     if done and self.chains is not None:
                         text = json.dumps(map_data(algo, self.chains))
                         (self.out / "policy_map.json").write_text(text)
-                    if done or time.perf_counter() - last_checkpoint > checkpoint_every_s:
-                        self.wall_time_s = time.perf_counter() - start
-                        self.save(complete=done)
-                        last_checkpoint = time.perf_counter()
+                # checkpoint on the clock, between evaluations too: on Hopper 30,000 steps of
+                # short episodes can take longer than a minute
+                if done or time.perf_counter() - last_checkpoint > checkpoint_every_s:
+                    self.wall_time_s = time.perf_counter() - start
+                    self.save(complete=done, records=evaluated)
+                    last_checkpoint = time.perf_counter()
                 if done:
                     break
                 before = algo.env_steps
@@ -281,8 +284,8 @@ class Run:
         while self.next_eval <= algo.env_steps:
             self.next_eval += self.settings["eval_every"]
 
-    def save(self, complete: bool) -> None:
-        """Checkpoint (atomically), metrics, manifest and curve."""
+    def save(self, complete: bool, records: bool = True) -> None:
+        """Checkpoint (atomically), then, with ``records``, metrics, manifest and curve."""
         state = {
             "algorithm": self.algo.state_dict(),
             "rows": self.rows,
@@ -294,7 +297,8 @@ class Run:
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
         os.replace(tmp, self.out / "checkpoint.pt")
-        self.write_records(status="complete" if complete else "running")
+        if records:
+            self.write_records(status="complete" if complete else "running")
 
     def command_sweep(self, n_commands: int = 10, episodes: int = 5) -> dict:
         """The trained generator's command-following test (UDRLPG paper, Figure 4).
