@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from udrlpg_lite.sweep import Job, is_complete, parse_seeds, plan, run_sweep
+from udrlpg_lite.precision import usable_cores
+from udrlpg_lite.sweep import Job, is_complete, parse_seeds, plan, run_sweep, threads_per_worker
 
 
 def test_parse_seeds_reads_ranges_and_lists():
@@ -24,6 +25,13 @@ def test_parse_seeds_reads_ranges_and_lists():
     for bad in ("", "1-x", "0,0", "a"):
         with pytest.raises(ValueError, match="--seeds"):
             parse_seeds(bad)
+
+
+def test_the_cores_are_shared_out_as_torch_threads():
+    assert threads_per_worker(2, 1) == 2  # a lone run gets both cores
+    assert threads_per_worker(2, 2) == 1
+    assert threads_per_worker(16, 3) == 5
+    assert threads_per_worker(2, 4) == 1  # never fewer than one
 
 
 def test_plan_names_one_directory_per_combination(tmp_path):
@@ -78,6 +86,8 @@ def ars_jobs(root: Path) -> list[Job]:
 def test_a_killed_sweep_restarted_ends_as_an_uninterrupted_one(tmp_path):
     whole = run_sweep(ars_jobs(tmp_path / "whole"), workers=1)
     assert len(whole) == 2 and all(r["status"] == "complete" for r in whole)
+    device = json.loads((Path(whole[0]["out"]) / "manifest.json").read_text())["device"]
+    assert device.endswith(f"torch threads {usable_cores()}")  # one worker: every core is its
 
     jobs = ars_jobs(tmp_path / "killed")
     script = (

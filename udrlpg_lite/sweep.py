@@ -11,8 +11,9 @@ uninterrupted sweep gives (each run resumes to the same result, ``tests/test_swe
 UDRLPG or GoGePo run ends with its trained generator's command test (``commands.json``, the data of
 the UDRLPG paper's Figure 4), as ``python -m udrlpg_lite commands`` would write it.
 
-Jobs run in a process pool with one worker per core this process may use, each worker with one torch
-thread, so no run falls into the oversubscription trap; or, with ``--ray ADDRESS``, as Ray tasks of
+Jobs run in a process pool with one worker per core this process may use, the cores shared out as
+torch threads (one each in a full pool; ``--workers 1`` on two cores gives its run both), so no run
+falls into the oversubscription trap; or, with ``--ray ADDRESS``, as Ray tasks of
 one CPU each on a cluster (``pip install "udrlpg_lite[ray]"``; ``--ray local`` starts a Ray instance
 on this machine). Either way the results land in the same directories.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class Job:
     overrides: dict = field(default_factory=dict)
     eval_every: int | None = None
     checkpoint_every_s: float = 60.0
+    threads: int = 1
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -111,7 +113,7 @@ def run_job(job: Job) -> dict:
     """Train one job to its budget (or keep it, if done); returns its directory and final row."""
     from .runner import Run
 
-    torch.set_num_threads(1)  # one core per job: the pool has as many workers as cores
+    torch.set_num_threads(job.threads)
     out = Path(job.out)
     if not is_complete(out):
         if (out / "checkpoint.pt").exists():
@@ -135,13 +137,21 @@ def run_job(job: Job) -> dict:
     return {"out": job.out, "status": manifest["status"], "wall_time_s": manifest["wall_time_s"]}
 
 
+def threads_per_worker(cores: int, workers: int) -> int:
+    """The torch threads each of ``workers`` concurrent jobs gets: the cores shared out evenly,
+    at least one, so the pool never asks for more threads than there are cores."""
+    return max(1, cores // workers)
+
+
 def run_sweep(jobs: list[Job], workers: int | None = None, ray_address: str | None = None) -> list[dict]:
     """Run every job; the finished ones in the order they finish, with a progress bar."""
     if ray_address is not None:
         return _run_on_ray(jobs, ray_address)
     from .precision import usable_cores
 
-    workers = min(workers or usable_cores(), len(jobs))
+    cores = usable_cores()
+    workers = min(workers or cores, len(jobs))
+    jobs = [replace(job, threads=threads_per_worker(cores, workers)) for job in jobs]
     done = []
     with (
         ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool,
