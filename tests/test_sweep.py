@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from udrlpg_lite.precision import usable_cores
-from udrlpg_lite.sweep import Job, is_complete, parse_seeds, plan, run_sweep, threads_per_worker
+from udrlpg_lite.sweep import Job, is_complete, parse_seeds, plan, run_sweep
 
 
 def test_parse_seeds_reads_ranges_and_lists():
@@ -25,13 +25,6 @@ def test_parse_seeds_reads_ranges_and_lists():
     for bad in ("", "1-x", "0,0", "a"):
         with pytest.raises(ValueError, match="--seeds"):
             parse_seeds(bad)
-
-
-def test_the_cores_are_shared_out_as_torch_threads():
-    assert threads_per_worker(2, 1) == 2  # a lone run gets both cores
-    assert threads_per_worker(2, 2) == 1
-    assert threads_per_worker(16, 3) == 5
-    assert threads_per_worker(2, 4) == 1  # never fewer than one
 
 
 def test_plan_names_one_directory_per_combination(tmp_path):

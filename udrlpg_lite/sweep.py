@@ -137,21 +137,16 @@ def run_job(job: Job) -> dict:
     return {"out": job.out, "status": manifest["status"], "wall_time_s": manifest["wall_time_s"]}
 
 
-def threads_per_worker(cores: int, workers: int) -> int:
-    """The torch threads each of ``workers`` concurrent jobs gets: the cores shared out evenly,
-    at least one, so the pool never asks for more threads than there are cores."""
-    return max(1, cores // workers)
-
-
 def run_sweep(jobs: list[Job], workers: int | None = None, ray_address: str | None = None) -> list[dict]:
     """Run every job; the finished ones in the order they finish, with a progress bar."""
     if ray_address is not None:
         return _run_on_ray(jobs, ray_address)
+    from .cli import torch_threads
     from .precision import usable_cores
 
-    cores = usable_cores()
-    workers = min(workers or cores, len(jobs))
-    jobs = [replace(job, threads=threads_per_worker(cores, workers)) for job in jobs]
+    workers = min(workers or usable_cores(), len(jobs))
+    threads = torch_threads("auto", n_runs=workers)  # the cores shared out among the workers
+    jobs = [replace(job, threads=threads) for job in jobs]
     done = []
     with (
         ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool,
