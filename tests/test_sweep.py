@@ -122,3 +122,7 @@ def test_a_generator_run_ends_with_its_command_test(tmp_path):
     assert len(sweep["mean"]) == 10 and np.isfinite(sweep["rmse"])
     expected = np.sqrt(np.mean((np.array(sweep["mean"]) - np.array(sweep["commands"])) ** 2))
     assert sweep["rmse"] == pytest.approx(expected)
+    # the test played on the run just trained equals the one played on its final checkpoint
+    (Path(result["out"]) / "commands.json").unlink()
+    run_sweep([job], workers=1)  # complete: only the command test, from the checkpoint
+    assert json.loads((Path(result["out"]) / "commands.json").read_text()) == sweep

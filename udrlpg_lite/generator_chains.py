@@ -34,18 +34,16 @@ def record_chain(algo, episodes: int = EPISODES) -> dict:
     """The chain of a GoGePo algorithm now: commands (env units), G(c) (thetas [C, n_params]), the
     mean achieved return per command, and the training step it was taken at."""
     commands = np.linspace(*algo.preset.return_range, N_COMMANDS)
-    scaled = algo.to_commands(torch.as_tensor(commands, dtype=torch.float32, device=algo.device))
-    with torch.no_grad():
-        thetas = algo.generator(scaled).cpu()
+    thetas = algo.policies_for(commands)
     env = algo.command_env
     stream = env.rng.bit_generator.state
-    achieved, _ = algo.command_sweep(commands, episodes)
+    achieved, _ = algo.play(thetas, episodes)
     env.rng.bit_generator.state = stream  # the run's evaluations stay what they would have been
     return {
         "env_steps": algo.env_steps,
         "commands": commands.tolist(),
         "achieved": achieved.tolist(),
-        "thetas": thetas,
+        "thetas": thetas.cpu(),
     }
 
 

@@ -115,6 +115,7 @@ def run_job(job: Job) -> dict:
 
     torch.set_num_threads(job.threads)
     out = Path(job.out)
+    run = None  # trained here, or finished by an earlier process
     if not is_complete(out):
         if (out / "checkpoint.pt").exists():
             run = Run.load(out)
@@ -132,7 +133,8 @@ def run_job(job: Job) -> dict:
             )
         run.train(checkpoint_every_s=job.checkpoint_every_s, progress=False)
     if job.algo in GENERATOR_ALGOS and not (out / "commands.json").exists():
-        Run.load(out).command_sweep()  # after training: evaluation episodes, not training steps
+        # after training: evaluation episodes, not training steps
+        (run or Run.load(out)).command_sweep()
     manifest = json.loads((out / "manifest.json").read_text())
     return {"out": job.out, "status": manifest["status"], "wall_time_s": manifest["wall_time_s"]}
 
