@@ -168,6 +168,15 @@ class Algorithm(ABC):
         evaluation steps. Where training keeps the standard reward, these are ``rollout_eval``'s."""
         return self._play_frozen(self.command_env, spec, thetas)
 
+    def play_commanded(
+        self, spec: PolicySpec, thetas: torch.Tensor, episodes: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std [C] of the returns of each policy in ``thetas`` [C, n_params] over
+        ``episodes`` episodes of ``rollout_commanded``: a command test's scores."""
+        rollouts = self.rollout_commanded(spec, thetas.repeat_interleave(episodes, dim=0))
+        per_policy = rollouts.returns.reshape(len(thetas), episodes)
+        return per_policy.mean(axis=1), per_policy.std(axis=1)
+
     def _play_frozen(self, env, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
         require_finite("policy weights", thetas, self.env_steps)
         rollouts = env.evaluate(

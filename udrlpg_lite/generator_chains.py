@@ -37,7 +37,7 @@ def record_chain(algo, episodes: int = EPISODES) -> dict:
     thetas = algo.policies_for(commands)
     env = algo.command_env
     stream = env.rng.bit_generator.state
-    achieved, _ = algo.play(thetas, episodes)
+    achieved, _ = algo.play_commanded(algo.spec, thetas, episodes)
     env.rng.bit_generator.state = stream  # the run's evaluations stay what they would have been
     return {
         "env_steps": algo.env_steps,

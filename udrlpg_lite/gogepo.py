@@ -261,20 +261,13 @@ class GoGePo(Algorithm):
         GoGePo's behaviour test (Figure 5: 21 commands from the lowest to the highest return).
         Returns (mean [C], std [C]). These episodes count as evaluation steps.
         """
-        return self.play(self.policies_for(commands), episodes)
+        return self.play_commanded(self.spec, self.policies_for(commands), episodes)
 
     def policies_for(self, commands: np.ndarray) -> torch.Tensor:
         """G_rho(c) for commands c in returns' units: flat policy weights [C, n_params]."""
         scaled = self.to_commands(torch.as_tensor(commands, dtype=torch.float32, device=self.device))
         with torch.no_grad():
             return self.generator(scaled)
-
-    def play(self, thetas: torch.Tensor, episodes: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and std [C] of the returns of each policy in ``thetas`` [C, n_params] over
-        ``episodes`` episodes without noise (``rollout_commanded``)."""
-        rollouts = self.rollout_commanded(self.spec, thetas.repeat_interleave(episodes, dim=0))
-        per_policy = rollouts.returns.reshape(len(thetas), episodes)
-        return per_policy.mean(axis=1), per_policy.std(axis=1)
 
     def run_info(self) -> dict:
         return {"update_precision": "bf16" if self.bf16_updates else "fp32"}

@@ -255,10 +255,8 @@ class UDRLPG(Algorithm):
             [self.scale(float(c)) for c in commands], dtype=torch.float32, device=self.device
         )
         with torch.no_grad():
-            thetas = self.generator(scaled).repeat_interleave(episodes, dim=0)
-        rollouts = self.rollout_commanded(self.spec, thetas)
-        per_command = rollouts.returns.reshape(len(commands), episodes)
-        return per_command.mean(axis=1), per_command.std(axis=1)
+            thetas = self.generator(scaled)
+        return self.play_commanded(self.spec, thetas, episodes)
 
     def export(self) -> dict:
         """What it takes to generate and run policies later: generator, normaliser, command, config.
