@@ -97,6 +97,27 @@ def test_table1_names_our_presets_at_the_papers_budget_as_ours():
     assert in_table1({"env": "Hopper-v5", "algo": "ars", "variant": "faithful", "steps": 1})
 
 
+def test_table1_names_a_budget_other_than_the_papers():
+    from udrlpg_lite.report import table1_markdown
+
+    row = {
+        "env": "Hopper-v5",
+        "algo": "ddpg",
+        "preset": "faithful",
+        "variant": "faithful",
+        "n_seeds": 1,
+        "final_return_mean": 1500.0,
+        "final_return_std": 0.0,
+        "ci95_low": 1500.0,
+        "ci95_high": 1500.0,
+        "pass_rate": 0.0,
+    }
+    assert "| ddpg | faithful, 1M steps | 1500 ± 0 (1) |" in table1_markdown(
+        [row | {"steps": 1_000_000}]
+    )
+    assert "| ddpg | faithful | 1500 ± 0 (1) |" in table1_markdown([row | {"steps": 3_000_000}])
+
+
 def test_buffer_strategies_are_read_from_the_variants(tmp_path):
     from udrlpg_lite.figures import buffer_strategies, strategy, strategy_sets
     from udrlpg_lite.report import find_groups

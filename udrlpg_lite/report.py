@@ -207,7 +207,10 @@ def in_table1(row: dict) -> bool:
 
 
 def table1_markdown(rows: list[dict]) -> str:
-    """Our final returns beside the papers' (GoGePo Appendix Table 1; UDRLPG Sec. 5)."""
+    """Our final returns beside the papers' (GoGePo Appendix Table 1; UDRLPG Sec. 5); a group
+    trained on another budget than the paper's says so in its settings."""
+    from .presets import ENV_PRESETS
+
     lines = [
         "| env (ours; theirs) | algorithm | settings | ours: mean ± std (n) | ours: 95% CI "
         "| pass rate | papers |",
@@ -217,6 +220,9 @@ def table1_markdown(rows: list[dict]) -> str:
     for row in order:
         paper = PAPER_TABLE1.get(row["env"], {})
         settings = "faithful" if is_paper_protocol(row) else f"{row['variant']} (ours)"
+        budget = ENV_PRESETS[row["env"]].steps if row["env"] in ENV_PRESETS else None
+        if row["steps"] and row["steps"] != budget:
+            settings += f", {row['steps'] / 1e6:g}M steps"
         lines.append(
             f"| {row['env']}; {paper.get('env_then', '-')} | {row['algo']} | {settings} | "
             f"{row['final_return_mean']:.0f} ± {row['final_return_std']:.0f} ({row['n_seeds']}) | "
