@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from udrlpg_lite import runner
 from udrlpg_lite.presets import ReturnScale, env_preset
 from udrlpg_lite.runner import Run
 from udrlpg_lite.udrlpg import UDRLPG, UDRLPGConfig
@@ -119,6 +120,27 @@ def test_a_run_checkpoints_between_its_evaluations(tmp_path, kill_at):
     assert 0 < segments[1]["from_env_steps"] < 1500  # not from the evaluation at 0
     strip = [{k: v for k, v in r.items() if k != "wall_time_s"} for r in full]
     assert [{k: v for k, v in r.items() if k != "wall_time_s"} for r in resumed] == strip
+
+
+def test_metrics_on_disk_keep_up_with_the_evaluations(tmp_path, monkeypatch):
+    """Checkpoints come on the clock, evaluations by steps: every checkpoint writes the evaluations
+    made since the last one, so metrics.csv is never behind the checkpoint beside it."""
+    clock = iter(np.arange(0.0, 1e6, 1.0))  # every reading of the clock is a second later
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: next(clock))
+    settings = dict(algo="udrlpg", env=IP, steps=1500, seed=3, overrides=SMALL, eval_every=100)
+    run = Run.create(tmp_path / "run", **settings)
+    save, behind = run.save, []
+
+    def checked_save(complete: bool, records: bool = True) -> None:
+        save(complete, records)
+        path = run.out / "metrics.csv"
+        on_disk = len(path.read_text().splitlines()) - 1 if path.exists() else 0  # rows, no header
+        behind.append(len(run.rows) - on_disk)
+
+    run.save = checked_save
+    run.train(checkpoint_every_s=5.0, progress=False)
+    assert len(run.rows) > 3 and len(behind) > 3
+    assert behind == [0] * len(behind)
 
 
 def test_export_then_load_generates_the_same_policies(tmp_path):

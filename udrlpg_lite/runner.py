@@ -235,6 +235,9 @@ class Run:
         self.segments.append(segment)
         start = time.perf_counter() - self.wall_time_s
         last_checkpoint = time.perf_counter()
+        # evaluations not yet in metrics.csv, which the next checkpoint writes (a resumed run's
+        # checkpoint can hold evaluations its files lack)
+        unwritten = bool(self.rows)
         title = f"{self.settings['algo']} on {self.settings['env']}"
         with tqdm(
             total=steps,
@@ -248,18 +251,21 @@ class Run:
                 done = algo.env_steps >= steps
                 while self.chains is not None and chain_due(len(self.chains), algo.env_steps, steps):
                     self.chains.append(record_chain(algo))
-                evaluated = algo.env_steps >= self.next_eval or done
-                if evaluated:
+                if algo.env_steps >= self.next_eval or done:
                     self._evaluate(time.perf_counter() - start)
+                    unwritten = True
                     bar.set_postfix(eval=f"{self.rows[-1]['eval_return_mean']:.1f}")
                     if done and self.chains is not None:
                         text = json.dumps(map_data(algo, self.chains))
                         (self.out / "policy_map.json").write_text(text)
                 # checkpoint on the clock, between evaluations too: on Hopper 30,000 steps of
-                # short episodes can take longer than a minute
+                # short episodes can take longer than a minute. The records (metrics, manifest,
+                # curve) follow at the first checkpoint after an evaluation, so a long run's
+                # files on disk are never more than a checkpoint behind its evaluations.
                 if done or time.perf_counter() - last_checkpoint > checkpoint_every_s:
                     self.wall_time_s = time.perf_counter() - start
-                    self.save(complete=done, records=evaluated)
+                    self.save(complete=done, records=unwritten)
+                    unwritten = False
                     last_checkpoint = time.perf_counter()
                 if done:
                     break
