@@ -155,3 +155,32 @@ def test_identity_curves_draw_every_group_with_a_tested_seed(tmp_path):
     none = {g: runs for g, runs in groups.items() if g.name == "none"}
     assert not identity_curves(none, tmp_path / "nothing.png")
     assert not (tmp_path / "nothing.png").exists()
+
+
+def test_table1_names_the_papers_algorithms_we_have_not_run():
+    from udrlpg_lite.report import table1_markdown
+
+    row = {
+        "env": "Hopper-v5",
+        "algo": "ars",
+        "preset": "faithful",
+        "variant": "faithful",
+        "steps": 3_000_000,
+        "n_seeds": 5,
+        "final_return_mean": 2500.0,
+        "final_return_std": 100.0,
+        "ci95_low": 2400.0,
+        "ci95_high": 2600.0,
+        "pass_rate": 1.0,
+    }
+    lines = table1_markdown([row]).splitlines()[2:]
+    assert [line.split(" | ")[1:3] for line in lines] == [
+        ["ars", "faithful"],
+        ["ddpg", "not run"],
+        ["gogepo", "not run"],
+        ["udrl", "not run"],
+        ["udrlpg", "not run"],
+    ]  # every algorithm of the papers' Hopper row, ours first where we ran it
+    assert lines[2].endswith("| gogepo | not run | - | - | - | 2589 ± 300 |")
+    ours_only = row | {"variant": "demo", "preset": "demo", "algo": "udrlpg"}
+    assert "| udrlpg | not run |" in table1_markdown([ours_only])  # a variant is not the paper's

@@ -208,27 +208,34 @@ def in_table1(row: dict) -> bool:
 
 def table1_markdown(rows: list[dict]) -> str:
     """Our final returns beside the papers' (GoGePo Appendix Table 1; UDRLPG Sec. 5); a group
-    trained on another budget than the paper's says so in its settings."""
+    trained on another budget than the paper's says so in its settings, and an algorithm of the
+    papers with no group of ours on an environment we ran gets a row "not run"."""
     from .presets import ENV_PRESETS
 
+    entries = []  # (env, algo, settings, ours, papers'), one table row each
+    for row in filter(in_table1, rows):
+        settings = "faithful" if is_paper_protocol(row) else f"{row['variant']} (ours)"
+        budget = ENV_PRESETS[row["env"]].steps if row["env"] in ENV_PRESETS else None
+        if row["steps"] and row["steps"] != budget:
+            settings += f", {row['steps'] / 1e6:g}M steps"
+        ours = (
+            f"{row['final_return_mean']:.0f} ± {row['final_return_std']:.0f} ({row['n_seeds']}) | "
+            f"{row['ci95_low']:.0f} to {row['ci95_high']:.0f} | {row['pass_rate']:.2f}"
+        )
+        theirs = PAPER_TABLE1.get(row["env"], {}).get(row["algo"], "-")
+        entries.append((row["env"], row["algo"], settings, ours, theirs))
+    for env in sorted({row["env"] for row in rows} & set(PAPER_TABLE1)):
+        done = {row["algo"] for row in rows if row["env"] == env and is_paper_protocol(row)}
+        for algo in sorted(set(PAPER_TABLE1[env]) - {"env_then"} - done):
+            entries.append((env, algo, "not run", "- | - | -", PAPER_TABLE1[env][algo]))
     lines = [
         "| env (ours; theirs) | algorithm | settings | ours: mean ± std (n) | ours: 95% CI "
         "| pass rate | papers |",
         "|---|---|---|---|---|---|---|",
     ]
-    order = sorted(filter(in_table1, rows), key=lambda r: (r["env"], r["algo"], r["variant"]))
-    for row in order:
-        paper = PAPER_TABLE1.get(row["env"], {})
-        settings = "faithful" if is_paper_protocol(row) else f"{row['variant']} (ours)"
-        budget = ENV_PRESETS[row["env"]].steps if row["env"] in ENV_PRESETS else None
-        if row["steps"] and row["steps"] != budget:
-            settings += f", {row['steps'] / 1e6:g}M steps"
-        lines.append(
-            f"| {row['env']}; {paper.get('env_then', '-')} | {row['algo']} | {settings} | "
-            f"{row['final_return_mean']:.0f} ± {row['final_return_std']:.0f} ({row['n_seeds']}) | "
-            f"{row['ci95_low']:.0f} to {row['ci95_high']:.0f} | {row['pass_rate']:.2f} | "
-            f"{paper.get(row['algo'], '-')} |"
-        )
+    for env, algo, settings, ours, theirs in sorted(entries):
+        then = PAPER_TABLE1.get(env, {}).get("env_then", "-")
+        lines.append(f"| {env}; {then} | {algo} | {settings} | {ours} | {theirs} |")
     return "\n".join(lines) + "\n"
 
 
