@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -86,6 +87,14 @@ def test_setup_cell_installs_an_importable_book_in_a_fresh_venv(tmp_path):
     env_dir, clone = tmp_path / "venv", tmp_path / "udrlpg-book"
     venv.create(env_dir, system_site_packages=True, with_pip=True)
     python = env_dir / "bin" / "python"
+    if sys.prefix != sys.base_prefix:  # run from a virtual environment (the README's set-up): its
+        # packages, not the base interpreter's, play the ones a Colab runtime comes with
+        inner = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        outer = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+        Path(inner, "outer-environment.pth").write_text("\n".join(sorted(outer)) + "\n")
     script = "\n".join(
         [
             CELL,
