@@ -157,6 +157,21 @@ class Algorithm(ABC):
         require_finite("returns", rollouts.returns, self.env_steps)
         return rollouts
 
+    def rollout_decide(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
+        """Training episodes that a run decides by rather than stores: the training env and reward,
+        the normaliser frozen (so that two generators are scored under the same statistics), the
+        steps counted as training steps (``env_steps``), since what the run keeps depends on them."""
+        require_finite("policy weights", thetas, self.env_steps)
+        rollouts = self.train_env.evaluate(
+            PopulationPolicy(spec, thetas.to(self.sim_device)), len(thetas), normalizer=self.normalizer
+        )
+        self.env_steps += int(rollouts.lengths.sum())
+        require_finite("returns", rollouts.returns, self.env_steps)
+        return rollouts
+
+    def finish(self) -> None:
+        """Called once when the step budget is spent, before the final evaluation (default: nothing)."""
+
     def rollout_eval(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
         """One evaluation episode per row of thetas (normaliser frozen); counted as eval steps."""
         return self._play_frozen(self.eval_env, spec, thetas)

@@ -149,6 +149,12 @@ class BucketBuffer(ReplayBuffer):
     newcomer; ``newest`` (our ablation) drops the bucket's oldest policy and keeps the newcomer, so a
     bucket keeps tracking what the current generator produces. Over all buckets at most ``capacity``
     policies are kept, the oldest leaving first.
+
+    ``cover`` (ours, not the paper's) mixes the rank weighting with a uniform one over the non-empty
+    buckets: a draw picks a bucket by ``(1 - cover) * w_k / sum(w) + cover / K``. The authors' exp
+    weighting puts almost all of a batch in the top few buckets (ranks below the top 10 share less
+    than e^-3 of it), so the regression never sees the commands of the rest of the range; ``cover``
+    keeps a fixed share of every batch on the whole identity curve.
     """
 
     def __init__(
@@ -159,11 +165,15 @@ class BucketBuffer(ReplayBuffer):
         weighting: str = "exp",
         scale: float = 0.3,
         rule: str = "first",
+        cover: float = 0.0,
     ) -> None:
         super().__init__(capacity)
         bucket_weights(1, weighting)  # validates the strategy name early
         if rule not in ("first", "newest"):
             raise ValueError(f"unknown bucket rule {rule!r}; use first or newest")
+        if not 0.0 <= cover <= 1.0:
+            raise ValueError(f"bucket cover share must be in [0, 1], got {cover}")
+        self.cover = cover
         self.rule = rule
         self.width = 1.0 / n_buckets
         self.bucket_capacity = bucket_capacity
@@ -195,7 +205,7 @@ class BucketBuffer(ReplayBuffer):
     def probabilities(self) -> np.ndarray:
         keys = sorted(self.buckets)
         w = bucket_weights(len(keys), self.weighting, self.scale)
-        w = w / w.sum()
+        w = (1.0 - self.cover) * w / w.sum() + self.cover / len(keys)
         p_bucket = dict(zip(keys, w))
         p = np.array(
             [

@@ -29,7 +29,7 @@ from .presets import env_preset
 
 DEFAULT_ENV = "InvertedPendulum-v5"
 DEFAULT_STEPS = 20_000  # the built-in demo (preset "demo"): about a minute on 2 CPU cores
-PRESETS = ("faithful", "reliable", "demo")  # udrlpg.PRESET_SETTINGS (not imported: start-up)
+PRESETS = ("faithful", "reliable", "follow", "demo")  # udrlpg.PRESET_SETTINGS (not imported: start-up)
 
 
 def torch_threads(setting: str, n_runs: int = 1, cores: int | None = None) -> int:

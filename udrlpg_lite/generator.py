@@ -151,6 +151,15 @@ class PolicyGenerator(nn.Module):
             return theta
         return theta + sigma * torch.randn(theta.shape, device=device, generator=rng)
 
+    def explore_at(
+        self, commands: torch.Tensor, sigma: float, rng: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """One policy g_rho(c_p) = G_rho(c_p) + eps_p per command c_p of ``commands`` [P] (no gradient)."""
+        with torch.no_grad():
+            theta = self(commands)
+        device = theta.device
+        return theta + sigma * torch.randn(theta.shape, device=device, generator=rng)
+
     def forward(self, command: torch.Tensor) -> torch.Tensor:
         """theta = G_rho(c) for a batch of scalar commands [B] (or [B, 1])."""
         device = self.layers[0].embeddings.device

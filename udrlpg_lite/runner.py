@@ -60,6 +60,11 @@ ALGORITHMS: dict[str, AlgorithmEntry] = {
 
 def _convert(value: object, default: object) -> object:
     """A command-line string as the type of the setting's default ("32,32" -> (32, 32))."""
+    if isinstance(default, bool) and isinstance(value, str):
+        words = {"true": True, "1": True, "false": False, "0": False}
+        if value.lower() not in words:
+            raise ValueError(f"{value!r} is not true or false")
+        return words[value.lower()]
     if isinstance(default, tuple):
         return tuple(int(v) for v in value.split(",")) if isinstance(value, str) else tuple(value)
     if isinstance(value, str) and not isinstance(default, str):
@@ -141,6 +146,7 @@ class Run:
         self.rows: list[dict] = []
         self.wall_time_s = 0.0
         self.next_eval = 0
+        self.finished = False  # whether algo.finish() ran (once, when the budget is spent)
         # GoGePo: the generator's chains so far (None: this run records none)
         self.chains: list[dict] | None = [] if settings["algo"] == "gogepo" else None
 
@@ -222,6 +228,7 @@ class Run:
             run.rows, run.wall_time_s = state["rows"], state["wall_time_s"]
             run.segments = state.get("segments", [])
             run.next_eval = state["next_eval"]
+            run.finished = state.get("finished", False)
             if run.chains is not None:  # checkpoints from before the chains have none to go on
                 run.chains = state.get("chains")
         return run
@@ -251,6 +258,9 @@ class Run:
                 done = algo.env_steps >= steps
                 while self.chains is not None and chain_due(len(self.chains), algo.env_steps, steps):
                     self.chains.append(record_chain(algo))
+                if done and not self.finished:
+                    algo.finish()  # e.g. UDRLPG's keep_best: a last check of its elite
+                    self.finished = True
                 if algo.env_steps >= self.next_eval or done:
                     self._evaluate(time.perf_counter() - start)
                     unwritten = True
@@ -297,6 +307,7 @@ class Run:
             "rows": self.rows,
             "wall_time_s": self.wall_time_s,
             "next_eval": self.next_eval,
+            "finished": self.finished,
             "segments": self.segments,
             "chains": self.chains,
         }

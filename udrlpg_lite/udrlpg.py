@@ -68,6 +68,19 @@ class UDRLPGConfig:
     probe_every: int = 20
     probe_commands: int = 5
     probe_tolerance: float = 0.02  # scaled returns this close to the best probe count as ties
+    # ours, for command following (the "follow" preset): a share of every batch drawn uniformly over
+    # the non-empty buckets (BucketBuffer.cover), and a share of rollouts explored at a command drawn
+    # uniformly over [0, best stored] instead of at the command
+    cover_share: float = 0.0
+    explore_share: float = 0.0
+    # ours, keep the best (``elite_check``): now and then play G(c) without noise ``elite_episodes``
+    # times, as training steps, spending at most ``elite_share`` of them so; the best generator so
+    # scored is the elite, and one that scores more than ``elite_tolerance`` (scaled) below it is
+    # replaced by it (a rollback)
+    keep_best: bool = False
+    elite_episodes: int = 3
+    elite_share: float = 0.1
+    elite_tolerance: float = 0.05
 
     def __post_init__(self) -> None:
         checks = {
@@ -81,8 +94,16 @@ class UDRLPGConfig:
             "probe_every": self.probe_every > 0,
             "probe_commands": self.probe_commands > 1,
             "probe_tolerance": self.probe_tolerance >= 0,
+            "elite_episodes": self.elite_episodes > 0,
         }
         check_settings(self, checks, "must be positive")
+        check_settings(self, {"elite_tolerance": self.elite_tolerance >= 0}, "must be >= 0")
+        shares = {
+            "cover_share": 0 <= self.cover_share <= 1,
+            "explore_share": 0 <= self.explore_share <= 1,
+            "elite_share": 0 < self.elite_share <= 1,
+        }
+        check_settings(self, shares, "a share: must be in [0, 1], elite_share above 0")
         if self.buffer not in ("buckets", "fifo", "recency"):
             raise ValueError(f"unknown buffer {self.buffer!r}; use buckets, fifo or recency")
         if self.command_rule not in ("max", "achieved"):
@@ -100,6 +121,7 @@ class UDRLPGConfig:
                 self.weighting,
                 self.weight_scale,
                 self.bucket_rule,
+                self.cover_share,
             )
         if self.buffer == "fifo":
             return FIFOBuffer(self.buffer_capacity)
@@ -114,6 +136,13 @@ class UDRLPGConfig:
 PRESET_SETTINGS: dict[str, dict[str, object]] = {
     "faithful": {},
     "reliable": {"command_rule": "achieved", "bucket_rule": "newest"},
+    "follow": {
+        "command_rule": "achieved",
+        "bucket_rule": "newest",
+        "cover_share": 0.5,
+        "explore_share": 0.2,
+        "keep_best": True,
+    },
     "demo": {
         "command_rule": "achieved",
         "bucket_rule": "newest",
@@ -150,6 +179,10 @@ class UDRLPG(Algorithm):
         self.last_loss = float("nan")
         self.next_probe = 1  # the iteration at which the achieved rule probes next
         self.probe_env_steps = 0  # the training steps the probes took (part of env_steps)
+        self.elite: dict | None = None  # keep_best: the best generator so far, with its score
+        self.rollbacks = 0
+        self.elite_env_steps = 0  # the training steps the elite checks took (part of env_steps)
+        self.next_elite_check = 0  # the env step at which keep_best checks next
         what = describe("udrlpg", config.batch_size, self.generator)
         self.bf16_updates = update_in_bf16(config.precision, self.device, self.probe_update, what)
         self.explore_rng = self.explore_generator()
@@ -219,6 +252,68 @@ class UDRLPG(Algorithm):
         self.next_probe = self.iterations + cfg.probe_every
         return commands, returns
 
+    # --- ours: exploration commands over the seen range ---------------------------------------
+    def explore(self) -> torch.Tensor:
+        """Line 7: the population's policies. Each explores at the command, or, with probability
+        ``explore_share`` (ours), at a command drawn uniformly over [0, best stored return], so that
+        every part of the identity curve keeps getting fresh hindsight pairs (theta, r)."""
+        cfg = self.config
+        if cfg.explore_share == 0:  # the authors' schedule, drawing no extra random numbers
+            return self.generator.explore(self.command, cfg.population, cfg.sigma, self.explore_rng)
+        commands = np.full(cfg.population, self.command)
+        spread = self.rng.random(cfg.population) < cfg.explore_share
+        commands[spread] = self.rng.uniform(0.0, max(self.buffer.best_return, 0.0), spread.sum())
+        commands = torch.tensor(commands, dtype=torch.float32, device=self.device)
+        return self.generator.explore_at(commands, cfg.sigma, self.explore_rng)
+
+    # --- ours: keep the best generator ------------------------------------------------------------
+    def elite_score(self) -> float:
+        """Mean scaled return of ``elite_episodes`` noise-free episodes of G(c) (``rollout_decide``)."""
+        thetas = self.generator.explore(self.command, self.config.elite_episodes, 0.0)
+        steps = self.env_steps
+        returns = self.rollout_decide(self.spec, thetas).returns
+        self.elite_env_steps += self.env_steps - steps
+        return float(np.mean([self.scale(float(r)) for r in returns]))
+
+    def elite_check(self) -> None:
+        """Score the generator; keep it as the elite if it beats the elite, roll back to the elite
+        if it falls more than ``elite_tolerance`` below it.
+
+        The elite is the generator's and optimiser's state, the normaliser's and the command. Its
+        score is the mean of every score it has had, so a lucky first score (the maximum of noisy
+        estimates is biased upwards) is corrected each time the elite is restored and scored again.
+        The next check is due once the training steps since this one are (1 - elite_share) /
+        elite_share times what this check took: checks spend at most elite_share of the steps.
+        """
+        cfg = self.config
+        steps = self.env_steps
+        score = self.elite_score()
+        if self.elite is None or score > self.elite["score"]:
+            self.elite = {
+                "score": score,
+                "n_scores": 1,
+                "generator": {k: v.detach().clone() for k, v in self.generator.state_dict().items()},
+                "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                "normalizer": copy.deepcopy(self.normalizer.state_dict()),
+                "command": self.command,
+            }
+        elif score < self.elite["score"] - cfg.elite_tolerance:
+            self.generator.load_state_dict(self.elite["generator"])
+            self.optimizer.load_state_dict(copy.deepcopy(self.elite["optimizer"]))
+            self.normalizer.load_state_dict(copy.deepcopy(self.elite["normalizer"]))
+            self.command = self.elite["command"]
+            self.rollbacks += 1
+            n = self.elite["n_scores"]
+            self.elite["score"] = (n * self.elite["score"] + self.elite_score()) / (n + 1)
+            self.elite["n_scores"] = n + 1
+        spent = self.env_steps - steps
+        self.next_elite_check = self.env_steps + int(spent * (1 - cfg.elite_share) / cfg.elite_share)
+
+    def finish(self) -> None:
+        """keep_best: a last check, so that the run ends with the elite if it fell below it."""
+        if self.config.keep_best:
+            self.elite_check()
+
     def iterate(self) -> dict[str, float]:
         cfg = self.config
         if self.iterations == 0:  # line 1
@@ -229,8 +324,9 @@ class UDRLPG(Algorithm):
                 self.last_loss = float(np.mean(losses))
             if cfg.command_rule == "achieved" and self.iterations >= self.next_probe:
                 self.probe()
-            thetas = self.generator.explore(self.command, cfg.population, cfg.sigma, self.explore_rng)
-            returns = self.rollout_and_store(thetas)
+            returns = self.rollout_and_store(self.explore())
+            if cfg.keep_best and self.env_steps >= self.next_elite_check:
+                self.elite_check()
         self.iterations += 1
         return {
             "train_return": float(np.max(returns)),
@@ -242,7 +338,11 @@ class UDRLPG(Algorithm):
     def evaluate(self) -> dict[str, float]:
         """Roll out G_rho(c) without noise at the current command, ``eval_episodes`` times."""
         thetas = self.generator.explore(self.command, self.config.eval_episodes, 0.0)
-        return self.summary(self.rollout_eval(self.spec, thetas))
+        row = self.summary(self.rollout_eval(self.spec, thetas))
+        if self.config.keep_best:  # what keep_best did so far, beside the evaluation
+            row["elite_score"] = self.scale.unscale(self.elite["score"]) if self.elite else float("nan")
+            row["rollbacks"] = self.rollbacks
+        return row
 
     def command_sweep(self, commands: np.ndarray, episodes: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Achieved returns of G_rho(c) (no noise) for each command c in returns' units (the
@@ -289,6 +389,8 @@ class UDRLPG(Algorithm):
         info = {"update_precision": "bf16" if self.bf16_updates else "fp32"}
         if self.config.command_rule == "achieved":
             info["probe_env_steps"] = self.probe_env_steps
+        if self.config.keep_best:
+            info |= {"elite_env_steps": self.elite_env_steps, "rollbacks": self.rollbacks}
         return info
 
     def state_dict(self) -> dict:
@@ -300,6 +402,10 @@ class UDRLPG(Algorithm):
             "last_loss": self.last_loss,
             "next_probe": self.next_probe,
             "probe_env_steps": self.probe_env_steps,
+            "elite": self.elite,
+            "rollbacks": self.rollbacks,
+            "elite_env_steps": self.elite_env_steps,
+            "next_elite_check": self.next_elite_check,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -311,3 +417,7 @@ class UDRLPG(Algorithm):
         self.last_loss = state["last_loss"]
         self.next_probe = state.get("next_probe", 1)
         self.probe_env_steps = state.get("probe_env_steps", 0)
+        self.elite = state.get("elite")
+        self.rollbacks = state.get("rollbacks", 0)
+        self.elite_env_steps = state.get("elite_env_steps", 0)
+        self.next_elite_check = state.get("next_elite_check", 0)
