@@ -338,11 +338,21 @@ class UDRLPG(Algorithm):
     def evaluate(self) -> dict[str, float]:
         """Roll out G_rho(c) without noise at the current command, ``eval_episodes`` times."""
         thetas = self.generator.explore(self.command, self.config.eval_episodes, 0.0)
-        row = self.summary(self.rollout_eval(self.spec, thetas))
+        row = self.summary(self.rollout_eval(self.spec, thetas)) | {"command_spread": self.spread()}
         if self.config.keep_best:  # what keep_best did so far, beside the evaluation
             row["elite_score"] = self.scale.unscale(self.elite["score"]) if self.elite else float("nan")
             row["rollbacks"] = self.rollbacks
         return row
+
+    def spread(self) -> float:
+        """How much the command changes the policy: the RMS over weights of G(c_best) - G(0), with
+        c_best the best stored return (0 before any). Set beside sigma, the exploration noise per
+        weight: a spread far below sigma means that the generator writes nearly one policy for
+        every command, whatever it is asked (a flat identity curve)."""
+        top = max(self.buffer.best_return, 0.0) if len(self.buffer) else 0.0
+        with torch.no_grad():
+            low, high = self.generator(torch.tensor([0.0, top], device=self.device))
+        return float((high - low).pow(2).mean().sqrt())
 
     def command_sweep(self, commands: np.ndarray, episodes: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Achieved returns of G_rho(c) (no noise) for each command c in returns' units (the
