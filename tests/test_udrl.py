@@ -196,3 +196,21 @@ def test_train_reward_standard_keeps_the_healthy_reward_in_training():
     ep = standard.run_episode(standard.gym_eval, standard.eval_env.rng, (50.0, 100.0), 0.0)
     expected = 50.0 - np.concatenate([[0.0], np.cumsum(ep.rewards)[:-1]])
     np.testing.assert_allclose(np.array(seen)[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_reference_evaluation_uses_the_mean_command_and_leaves_the_run_unchanged():
+    plain, ref = small_algo(seed=5), small_algo(seed=5, ref_eval_episodes=2)
+    logs_plain, result_plain = run(plain, 2)
+    logs_ref, result_ref = run(ref, 2)
+    assert logs_plain == logs_ref  # training draws nothing from the reference evaluation's stream
+    assert {k: result_ref[k] for k in result_plain} == result_plain
+    best = ref.buffer[: ref.config.last_few]
+    assert result_ref["ref_eval_command_return"] == np.mean([e.ret for e in best])
+    assert result_ref["ref_eval_command_horizon"] == np.mean([e.length for e in best])
+    assert np.isfinite(result_ref["ref_eval_return_mean"])
+    assert ref.eval_env_steps > plain.eval_env_steps
+    state = copy.deepcopy(ref.state_dict())
+    expected = run(ref, 1)
+    resumed = small_algo(seed=99, ref_eval_episodes=2)
+    resumed.load_state_dict(state)
+    assert run(resumed, 1) == expected

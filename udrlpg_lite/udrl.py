@@ -78,6 +78,11 @@ class UDRLConfig:
     # gymnasium's reward (the rule of the paper's action-space baseline DDPG); evaluation always
     # reports the standard reward
     train_reward: str = "preset"
+    # > 0: every evaluation also runs this many episodes the way the UDRL reference code evaluates
+    # (sampled actions: B plus the training noise; command: the best last_few episodes' mean return
+    # and mean length, not a draw from [m, m + s]), logged as ref_eval_*; its own random stream, so
+    # training and the main evaluation are unchanged
+    ref_eval_episodes: int = 0
 
     def __post_init__(self) -> None:
         checks = {
@@ -93,6 +98,7 @@ class UDRLConfig:
             "return_scale": self.return_scale > 0,
             "horizon_scale": self.horizon_scale > 0,
             "eval_episodes": self.eval_episodes > 0,
+            "ref_eval_episodes": self.ref_eval_episodes >= 0,
         }
         check_settings(self, checks, "must be positive")
         if self.activation not in ACTIVATIONS:
@@ -203,6 +209,7 @@ class UDRL(Algorithm):
         self.gym_train = make_env(env_id, self.train_bonus)
         self.gym_eval = make_env(env_id, survival_bonus=True)
         self.buffer: list[Episode] = []  # best first
+        self.ref_eval_rng = np.random.default_rng(seed + 2_000_003)  # resets and noise of ref_eval
         # before any episode: ask for nothing in particular, over a whole episode
         self.explore_command = (0.0, float(spec.max_episode_steps))
 
@@ -215,14 +222,17 @@ class UDRL(Algorithm):
         command: tuple[float, float] | None,
         noise: float,
         strip_bonus: bool = False,
+        noise_rng: np.random.Generator | None = None,
     ) -> Episode:
         """One episode; command None takes uniformly random actions, else B's actions plus noise.
 
         The command evolves as in step 2; observations are normalised with the statistics as they are
         at the call. ``strip_bonus``: count the command down by the reward without the healthy reward
         (``info["reward_survive"]``), the units B was trained in when training drops it, while the
-        episode records the env's own reward.
+        episode records the env's own reward. ``noise_rng``: the stream of the action noise (default:
+        the run's ``rng``).
         """
+        noise_rng = self.rng if noise_rng is None else noise_rng
         obs, _ = env.reset(seed=int(reset_rng.integers(2**31)))
         d_r, d_h = command if command is not None else (0.0, 0.0)
         act_dim = self.train_env.act_dim
@@ -237,7 +247,7 @@ class UDRL(Algorithm):
                     cmd = torch.tensor([[d_r, d_h]], dtype=torch.float32)
                     action = self.behaviour(state, cmd)[0].double().numpy()
                 if noise > 0:
-                    action = action + self.rng.normal(0.0, noise * self.act_bound, act_dim)
+                    action = action + noise_rng.normal(0.0, noise * self.act_bound, act_dim)
                     action = np.clip(action, -self.act_bound, self.act_bound)
             next_obs, reward, terminated, truncated, info = env.step(action.astype(np.float32))
             observations.append(obs)
@@ -328,9 +338,44 @@ class UDRL(Algorithm):
             lengths=np.array([e.length for e in episodes], dtype=np.int64),
             terminated=np.array([e.terminated for e in episodes]),
         )
-        return self.record_eval(rollouts) | {
+        result = self.record_eval(rollouts) | {
             "eval_command_return": self.explore_command[0],
             "eval_command_horizon": self.explore_command[1],
+        }
+        if self.config.ref_eval_episodes > 0:
+            result |= self.reference_evaluate()
+        return result
+
+    def reference_command(self) -> tuple[float, float]:
+        """The reference code's evaluation command: the best ``last_few`` episodes' mean return and
+        mean length (before any episode: the initial exploration command)."""
+        if not self.buffer:
+            return self.explore_command
+        best = self.buffer[: self.config.last_few]
+        return float(np.mean([e.ret for e in best])), float(np.mean([e.length for e in best]))
+
+    def reference_evaluate(self) -> dict[str, float]:
+        """``ref_eval_episodes`` episodes with sampled actions (training noise) at ``reference_command``;
+        counted in eval_env_steps."""
+        command = self.reference_command()
+        episodes = [
+            self.run_episode(
+                self.gym_eval,
+                self.ref_eval_rng,
+                command,
+                noise=self.config.action_noise,
+                strip_bonus=not self.train_bonus,
+                noise_rng=self.ref_eval_rng,
+            )
+            for _ in range(self.config.ref_eval_episodes)
+        ]
+        returns = np.array([e.ret for e in episodes])
+        self.eval_env_steps += sum(e.length for e in episodes)
+        return {
+            "ref_eval_return_mean": float(returns.mean()),
+            "ref_eval_return_std": float(returns.std()),
+            "ref_eval_command_return": command[0],
+            "ref_eval_command_horizon": command[1],
         }
 
     # ----- checkpoints ------------------------------------------------------------------------
@@ -344,6 +389,7 @@ class UDRL(Algorithm):
                 for e in self.buffer
             ],
             "explore_command": self.explore_command,
+            "ref_eval_rng": self.ref_eval_rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -355,3 +401,5 @@ class UDRL(Algorithm):
             for episode in state["buffer"]
         ]
         self.explore_command = tuple(state["explore_command"])
+        if "ref_eval_rng" in state:  # checkpoints from before ref_eval keep the fresh stream
+            self.ref_eval_rng.bit_generator.state = state["ref_eval_rng"]
