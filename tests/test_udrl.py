@@ -53,6 +53,7 @@ def episode(rewards):
         ("return_scale", 0.0),
         ("eval_episodes", 0),
         ("last_few", 601),  # more than the 600 buffered episodes
+        ("train_reward", "shaped"),
     ],
 )
 def test_invalid_settings_name_the_problem(field, value):
@@ -141,3 +142,75 @@ def test_tiny_run_on_inverted_pendulum():
     assert all(np.isfinite(log["loss"]) for log in logs)
     assert np.isfinite(result["eval_return_mean"]) and result["eval_return_mean"] >= 1.0
     assert result["eval_command_return"] == algo.explore_command[0]
+
+
+HOPPER = "Hopper-v5"
+
+
+def hopper_algo(**kw):
+    return UDRL(HOPPER, env_preset(HOPPER), 0, udrl_config_for(HOPPER, **(TINY | kw)))
+
+
+def record_commands(algo):
+    """Make B return zeros and record the command it is given at every step."""
+    seen = []
+
+    def forward(obs, command):
+        seen.append(command[0].tolist())
+        return torch.zeros(1, algo.train_env.act_dim)
+
+    algo.behaviour.forward = forward
+    return seen
+
+
+def test_hopper_evaluation_counts_the_command_down_in_training_reward_units():
+    """Trained without the healthy reward, B's command must not also pay for the +1 per healthy step
+    that the evaluation's standard reward adds (before the fix it fell by the standard r_t)."""
+    algo = hopper_algo(eval_episodes=1)  # the preset trains without the healthy reward
+    seen = record_commands(algo)
+    steps = []  # (standard reward, healthy reward) of every evaluation step
+    env_step = algo.gym_eval.step
+
+    def step(action):
+        out = env_step(action)
+        steps.append((out[1], out[4]["reward_survive"]))
+        return out
+
+    algo.gym_eval.step = step
+    algo.explore_command = (50.0, 100.0)
+    algo.evaluate()
+    rewards, healthy = np.array(steps).T
+    assert healthy[:-1].min() == 1.0  # the bonus was paid, so the two countings differ
+    expected = 50.0 - np.concatenate([[0.0], np.cumsum(rewards - healthy)[:-1]])
+    np.testing.assert_allclose(np.array(seen)[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_train_reward_standard_keeps_the_healthy_reward_in_training():
+    preset, standard = hopper_algo(), hopper_algo(train_reward="standard")
+    assert not preset.train_bonus and standard.train_bonus
+    for algo, bonus in ((preset, 0.0), (standard, 1.0)):
+        algo.gym_train.reset(seed=0)
+        *_, info = algo.gym_train.step(np.zeros(algo.train_env.act_dim, np.float32))
+        assert info["reward_survive"] == bonus
+    seen = record_commands(standard)
+    ep = standard.run_episode(standard.gym_eval, standard.eval_env.rng, (50.0, 100.0), 0.0)
+    expected = 50.0 - np.concatenate([[0.0], np.cumsum(ep.rewards)[:-1]])
+    np.testing.assert_allclose(np.array(seen)[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_reference_evaluation_uses_the_mean_command_and_leaves_the_run_unchanged():
+    plain, ref = small_algo(seed=5), small_algo(seed=5, ref_eval_episodes=2)
+    logs_plain, result_plain = run(plain, 2)
+    logs_ref, result_ref = run(ref, 2)
+    assert logs_plain == logs_ref  # training draws nothing from the reference evaluation's stream
+    assert {k: result_ref[k] for k in result_plain} == result_plain
+    best = ref.buffer[: ref.config.last_few]
+    assert result_ref["ref_eval_command_return"] == np.mean([e.ret for e in best])
+    assert result_ref["ref_eval_command_horizon"] == np.mean([e.length for e in best])
+    assert np.isfinite(result_ref["ref_eval_return_mean"])
+    assert ref.eval_env_steps > plain.eval_env_steps
+    state = copy.deepcopy(ref.state_dict())
+    expected = run(ref, 1)
+    resumed = small_algo(seed=99, ref_eval_episodes=2)
+    resumed.load_state_dict(state)
+    assert run(resumed, 1) == expected

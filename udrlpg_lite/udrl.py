@@ -23,6 +23,14 @@ command multiplicatively instead); exploration adds N(0, (action_noise * bound)^
 component and clips to the bound (Srivastava et al. treat discrete actions, which they sample);
 observations are normalised by the shared running statistics, which absorb every training episode.
 
+Hopper's healthy reward. By default (``train_reward="preset"``) UDRL trains, like every algorithm here,
+on the env preset's reward, for Hopper without the +1 per healthy step (the GoGePo paper's rule for its
+parameter-based methods); ``train_reward="standard"`` keeps gymnasium's reward, as the paper's
+action-space baseline DDPG does. Evaluation reports the standard reward either way, but counts the
+command down in the training reward's units (``run_episode(strip_bonus=True)``): B's commands are
+returns without the bonus, and subtracting the bonus as well would tell B, step by step, that less and
+less return is still wanted.
+
 Why a rollout loop of its own. The batched evaluators (``udrlpg_lite.envs``) call the policy with
 observations only, so a policy cannot subtract the reward r_t from its command, and they return
 returns and lengths only, not the (s_t, a_t, r_t) that UDRL learns from. UDRL therefore steps one
@@ -45,6 +53,7 @@ from .envs import Rollouts
 from .presets import EnvPreset
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+TRAIN_REWARDS = ("preset", "standard")
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,16 @@ class UDRLConfig:
     return_scale: float = 0.01  # d_r enters B as return_scale * d_r
     horizon_scale: float = 0.01  # d_h enters B as horizon_scale * d_h
     eval_episodes: int = 5
+    # the reward B is trained and commanded with: "preset" follows the env preset (Hopper: without
+    # its healthy reward, the GoGePo paper's rule for its parameter-based methods), "standard" is
+    # gymnasium's reward (the rule of the paper's action-space baseline DDPG); evaluation always
+    # reports the standard reward
+    train_reward: str = "preset"
+    # > 0: every evaluation also runs this many episodes the way the UDRL reference code evaluates
+    # (sampled actions: B plus the training noise; command: the best last_few episodes' mean return
+    # and mean length, not a draw from [m, m + s]), logged as ref_eval_*; its own random stream, so
+    # training and the main evaluation are unchanged
+    ref_eval_episodes: int = 0
 
     def __post_init__(self) -> None:
         checks = {
@@ -79,11 +98,16 @@ class UDRLConfig:
             "return_scale": self.return_scale > 0,
             "horizon_scale": self.horizon_scale > 0,
             "eval_episodes": self.eval_episodes > 0,
+            "ref_eval_episodes": self.ref_eval_episodes >= 0,
         }
         check_settings(self, checks, "must be positive")
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"invalid activation = {self.activation!r} (choose from {list(ACTIVATIONS)})"
+            )
+        if self.train_reward not in TRAIN_REWARDS:
+            raise ValueError(
+                f"invalid train_reward = {self.train_reward!r} (choose from {list(TRAIN_REWARDS)})"
             )
         if self.last_few > self.buffer_episodes:
             raise ValueError(
@@ -180,9 +204,12 @@ class UDRL(Algorithm):
         self.act_bound = spec.act_bound
         self.behaviour = BehaviourFunction(spec.obs_dim, spec.act_dim, spec.act_bound, config)
         self.optimizer = torch.optim.Adam(self.behaviour.parameters(), lr=config.lr)
-        self.gym_train = make_env(env_id, preset.survival_bonus)
+        # with the healthy reward in training (standard reward, or an env without a bonus to remove)
+        self.train_bonus = preset.survival_bonus or config.train_reward == "standard"
+        self.gym_train = make_env(env_id, self.train_bonus)
         self.gym_eval = make_env(env_id, survival_bonus=True)
         self.buffer: list[Episode] = []  # best first
+        self.ref_eval_rng = np.random.default_rng(seed + 2_000_003)  # resets and noise of ref_eval
         # before any episode: ask for nothing in particular, over a whole episode
         self.explore_command = (0.0, float(spec.max_episode_steps))
 
@@ -194,12 +221,18 @@ class UDRL(Algorithm):
         reset_rng: np.random.Generator,
         command: tuple[float, float] | None,
         noise: float,
+        strip_bonus: bool = False,
+        noise_rng: np.random.Generator | None = None,
     ) -> Episode:
         """One episode; command None takes uniformly random actions, else B's actions plus noise.
 
         The command evolves as in step 2; observations are normalised with the statistics as they are
-        at the call.
+        at the call. ``strip_bonus``: count the command down by the reward without the healthy reward
+        (``info["reward_survive"]``), the units B was trained in when training drops it, while the
+        episode records the env's own reward. ``noise_rng``: the stream of the action noise (default:
+        the run's ``rng``).
         """
+        noise_rng = self.rng if noise_rng is None else noise_rng
         obs, _ = env.reset(seed=int(reset_rng.integers(2**31)))
         d_r, d_h = command if command is not None else (0.0, 0.0)
         act_dim = self.train_env.act_dim
@@ -214,13 +247,14 @@ class UDRL(Algorithm):
                     cmd = torch.tensor([[d_r, d_h]], dtype=torch.float32)
                     action = self.behaviour(state, cmd)[0].double().numpy()
                 if noise > 0:
-                    action = action + self.rng.normal(0.0, noise * self.act_bound, act_dim)
+                    action = action + noise_rng.normal(0.0, noise * self.act_bound, act_dim)
                     action = np.clip(action, -self.act_bound, self.act_bound)
-            next_obs, reward, terminated, truncated, _ = env.step(action.astype(np.float32))
+            next_obs, reward, terminated, truncated, info = env.step(action.astype(np.float32))
             observations.append(obs)
             actions.append(action)
             rewards.append(float(reward))
-            d_r, d_h = d_r - float(reward), max(d_h - 1.0, 1.0)
+            counted = float(reward) - (float(info.get("reward_survive", 0.0)) if strip_bonus else 0.0)
+            d_r, d_h = d_r - counted, max(d_h - 1.0, 1.0)
             obs, done = next_obs, terminated or truncated
         return Episode(
             np.asarray(observations, dtype=np.float32),
@@ -285,9 +319,18 @@ class UDRL(Algorithm):
         }
 
     def evaluate(self) -> dict[str, float]:
-        """B at the current exploration command, without noise, for ``eval_episodes`` episodes."""
+        """B at the current exploration command, without noise, for ``eval_episodes`` episodes.
+
+        The episodes score the standard reward; the command counts down in the training reward's units.
+        """
         episodes = [
-            self.run_episode(self.gym_eval, self.eval_env.rng, self.explore_command, noise=0.0)
+            self.run_episode(
+                self.gym_eval,
+                self.eval_env.rng,
+                self.explore_command,
+                noise=0.0,
+                strip_bonus=not self.train_bonus,
+            )
             for _ in range(self.config.eval_episodes)
         ]
         rollouts = Rollouts(
@@ -295,9 +338,44 @@ class UDRL(Algorithm):
             lengths=np.array([e.length for e in episodes], dtype=np.int64),
             terminated=np.array([e.terminated for e in episodes]),
         )
-        return self.record_eval(rollouts) | {
+        result = self.record_eval(rollouts) | {
             "eval_command_return": self.explore_command[0],
             "eval_command_horizon": self.explore_command[1],
+        }
+        if self.config.ref_eval_episodes > 0:
+            result |= self.reference_evaluate()
+        return result
+
+    def reference_command(self) -> tuple[float, float]:
+        """The reference code's evaluation command: the best ``last_few`` episodes' mean return and
+        mean length (before any episode: the initial exploration command)."""
+        if not self.buffer:
+            return self.explore_command
+        best = self.buffer[: self.config.last_few]
+        return float(np.mean([e.ret for e in best])), float(np.mean([e.length for e in best]))
+
+    def reference_evaluate(self) -> dict[str, float]:
+        """``ref_eval_episodes`` episodes with sampled actions (training noise) at ``reference_command``;
+        counted in eval_env_steps."""
+        command = self.reference_command()
+        episodes = [
+            self.run_episode(
+                self.gym_eval,
+                self.ref_eval_rng,
+                command,
+                noise=self.config.action_noise,
+                strip_bonus=not self.train_bonus,
+                noise_rng=self.ref_eval_rng,
+            )
+            for _ in range(self.config.ref_eval_episodes)
+        ]
+        returns = np.array([e.ret for e in episodes])
+        self.eval_env_steps += sum(e.length for e in episodes)
+        return {
+            "ref_eval_return_mean": float(returns.mean()),
+            "ref_eval_return_std": float(returns.std()),
+            "ref_eval_command_return": command[0],
+            "ref_eval_command_horizon": command[1],
         }
 
     # ----- checkpoints ------------------------------------------------------------------------
@@ -311,6 +389,7 @@ class UDRL(Algorithm):
                 for e in self.buffer
             ],
             "explore_command": self.explore_command,
+            "ref_eval_rng": self.ref_eval_rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -322,3 +401,5 @@ class UDRL(Algorithm):
             for episode in state["buffer"]
         ]
         self.explore_command = tuple(state["explore_command"])
+        if "ref_eval_rng" in state:  # checkpoints from before ref_eval keep the fresh stream
+            self.ref_eval_rng.bit_generator.state = state["ref_eval_rng"]
