@@ -50,7 +50,7 @@ def torch_threads(setting: str, n_runs: int = 1, cores: int | None = None) -> in
             raise ValueError(f"--threads must be positive, got {threads}")
         return threads
     if cores is None:
-        from .precision import usable_cores
+        from .algorithms.precision import usable_cores
 
         cores = usable_cores()
     return max(1, cores // n_runs)
@@ -249,12 +249,12 @@ def run_cli(argv: list[str] | None = None) -> None:
     seeds = _parse_seeds(args.seeds) if getattr(args, "seeds", None) is not None else None
     torch.set_num_threads(torch_threads(args.threads, len(seeds) if seeds else 1))
     if args.cmd == "bench":
-        from . import bench
+        from .bench import engine as bench
 
         bench.run(args.env, n_policies=args.policies, n_steps=args.steps, device=args.device)
         return
     if args.cmd == "bench-population":
-        from . import population_bench
+        from .bench import population as population_bench
 
         env_preset(args.env)  # unknown env -> one clear error
         population_bench.run(
@@ -263,7 +263,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         return
 
     if args.cmd == "bench-train":
-        from . import train_bench
+        from .bench import training as train_bench
 
         precisions = tuple(args.precisions.split(","))
         for precision in precisions:
@@ -272,12 +272,12 @@ def run_cli(argv: list[str] | None = None) -> None:
         train_bench.run(args.env, args.iterations, args.chunk, args.seed, precisions)
         return
     if args.cmd == "gpu-check":
-        from . import gpu_check
+        from .bench import gpu_check
 
         print(f"wrote {gpu_check.run(args.out, args.size, args.device)}")
         return
     if args.cmd == "sweep":
-        from .sweep import parse_seeds, plan, run_sweep
+        from .experiments.sweep import parse_seeds, plan, run_sweep
 
         jobs = plan(
             args.envs.split(","),
@@ -293,14 +293,14 @@ def run_cli(argv: list[str] | None = None) -> None:
             print(f"{result['out']}: {result['status']} ({result['wall_time_s']:.0f} s)")
         return
     if args.cmd == "report":
-        from .report import write_report
+        from .experiments.report import write_report
 
         for name in write_report(args.roots, args.out):
             print(f"wrote {args.out / name}")
         return
 
-    from .algorithm import auto_device
-    from .runner import ALGORITHMS, Run
+    from .algorithms.base import auto_device
+    from .experiments.runner import ALGORITHMS, Run
 
     if args.cmd == "export":
         run = Run.load(args.out)
@@ -310,7 +310,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         print(f"wrote {args.out / 'generator.pt'} (at {run.algo.env_steps} env steps)")
         return
     if args.cmd == "buffer":
-        from .buffer_census import census, format_census
+        from .experiments.buffer_census import census, format_census
 
         result = census(Run.load(args.out), args.bins, args.replay)
         print(format_census(result))
@@ -335,7 +335,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         preset = args.preset or ("demo" if demo and args.algo == "udrlpg" else "faithful")
         if preset != "faithful" and args.algo != "udrlpg":
             raise ValueError(f"--preset {preset} is a udrlpg preset, not one for {args.algo}")
-        from .udrlpg import PRESET_SETTINGS
+        from .algorithms.udrlpg import PRESET_SETTINGS
 
         overrides = dict(PRESET_SETTINGS[preset]) | _parse_set(args.set)
         for name in ("sigma", "lr", "population", "precision", "sim"):
@@ -348,7 +348,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         if device == "auto":  # the CPU for algorithms without a GPU path, whatever is present
             device = auto_device() if gpu_path else "cpu"
         if seeds is not None:
-            from .multiseed import train_together
+            from .experiments.multiseed import train_together
 
             if args.algo in ALGORITHMS and not gpu_path:
                 raise ValueError(f"--seeds trains udrlpg or gogepo, not {args.algo}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from udrlpg_lite.runner import Run
+from udrlpg_lite.experiments.runner import Run
 
 UPDATES = 4500  # about as many as the last 560 iterations of a run (8 per rollout)
 COMMANDS = np.linspace(0.0, 1000.0, 10)

@@ -75,9 +75,9 @@ def plan(
     checkpoint_every_s: float = 60.0,
 ) -> list[Job]:
     """The jobs of a sweep, checked before any starts (unknown env or algorithm: one clear error)."""
-    from .presets import env_preset
+    from ..algorithms.udrlpg import PRESET_SETTINGS
+    from ..presets import env_preset
     from .runner import ALGORITHMS
-    from .udrlpg import PRESET_SETTINGS
 
     jobs = []
     for env in envs:
@@ -143,8 +143,8 @@ def run_sweep(jobs: list[Job], workers: int | None = None, ray_address: str | No
     """Run every job; the finished ones in the order they finish, with a progress bar."""
     if ray_address is not None:
         return _run_on_ray(jobs, ray_address)
-    from .cli import torch_threads
-    from .precision import usable_cores
+    from ..algorithms.precision import usable_cores
+    from ..cli import torch_threads
 
     workers = min(workers or usable_cores(), len(jobs))
     threads = torch_threads("auto", n_runs=workers)  # the cores shared out among the workers

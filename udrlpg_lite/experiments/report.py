@@ -44,7 +44,7 @@ COLUMNS = [
 def variant(settings: dict) -> str:
     """The run's settings beyond its preset's, e.g. ``faithful`` or ``faithful, bucket_rule=newest``
     (the matmul precision, chosen per machine, is not part of it)."""
-    from .udrlpg import PRESET_SETTINGS
+    from ..algorithms.udrlpg import PRESET_SETTINGS
 
     preset = settings.get("preset", "faithful")
     own = PRESET_SETTINGS.get(preset, {}) if settings["algo"] == "udrlpg" else {}
@@ -198,7 +198,7 @@ def is_paper_protocol(row: dict) -> bool:
 def in_table1(row: dict) -> bool:
     """The papers' protocol, or one of our named UDRLPG presets unchanged at the paper's budget
     (a variant: Table 1 names it as ours)."""
-    from .presets import ENV_PRESETS
+    from ..presets import ENV_PRESETS
 
     if is_paper_protocol(row):
         return True
@@ -210,7 +210,7 @@ def table1_markdown(rows: list[dict]) -> str:
     """Our final returns beside the papers' (GoGePo Appendix Table 1; UDRLPG Sec. 5); a group
     trained on another budget than the paper's says so in its settings, and an algorithm of the
     papers with no group of ours on an environment we ran gets a row "not run"."""
-    from .presets import ENV_PRESETS
+    from ..presets import ENV_PRESETS
 
     entries = []  # (env, algo, settings, ours, papers'), one table row each
     for row in filter(in_table1, rows):

@@ -57,13 +57,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .algorithm import Algorithm, adam, check_settings, require_finite
-from .buffers import RecencyBuffer
-from .critic import ProbingCritic
-from .generator import PRESETS, PolicyGenerator
+from ..buffers import RecencyBuffer
+from ..critic import ProbingCritic
+from ..generator import PRESETS, PolicyGenerator
+from ..presets import EnvPreset, ReturnScale
+from .base import Algorithm, adam, check_settings, require_finite
 from .placement import choose_sim
 from .precision import check_precision, describe, update_in_bf16
-from .presets import EnvPreset, ReturnScale
 
 
 @dataclass(frozen=True)
