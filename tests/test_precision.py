@@ -7,8 +7,8 @@ import torch
 
 from udrlpg_lite.algorithms import precision
 from udrlpg_lite.algorithms.udrlpg import UDRLPG, UDRLPGConfig
-from udrlpg_lite.cli import torch_threads
 from udrlpg_lite.experiments.runner import Run
+from udrlpg_lite.experiments.sweep import torch_threads
 from udrlpg_lite.presets import env_preset
 
 CPU = torch.device("cpu")

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from udrlpg_lite.experiments.report import mean_ci, write_summary
+from udrlpg_lite.experiments.report import write_summary
+from udrlpg_lite.experiments.stats import mean_ci
 
 
 def fake_run(out, seed, returns, rmse=None, env="InvertedPendulum-v5"):

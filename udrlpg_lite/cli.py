@@ -25,35 +25,12 @@ from pathlib import Path
 
 import torch
 
+from .experiments.sweep import torch_threads
 from .presets import env_preset
 
 DEFAULT_ENV = "InvertedPendulum-v5"
 DEFAULT_STEPS = 20_000  # the built-in demo (preset "demo"): about a minute on 2 CPU cores
 PRESETS = ("faithful", "reliable", "demo")  # udrlpg.PRESET_SETTINGS (not imported: start-up)
-
-
-def torch_threads(setting: str, n_runs: int = 1, cores: int | None = None) -> int:
-    """Torch's thread count: a number as given, or "auto": the cores this process may use
-    (``os.sched_getaffinity``) shared among the ``n_runs`` runs training in it at once.
-
-    A faithful run alternates updates (torch) and rollouts (MuJoCo), so a lone run can give each
-    phase every core; runs that update at the same time get a share each, since more torch threads
-    than free cores makes these small matmuls hundreds of times slower. Several processes on one
-    machine should each be given their cores (``taskset``) or ``--threads``.
-    """
-    if setting != "auto":
-        try:
-            threads = int(setting)
-        except ValueError:
-            raise ValueError(f"--threads must be a positive integer or auto, got {setting!r}") from None
-        if threads <= 0:
-            raise ValueError(f"--threads must be positive, got {threads}")
-        return threads
-    if cores is None:
-        from .algorithms.precision import usable_cores
-
-        cores = usable_cores()
-    return max(1, cores // n_runs)
 
 
 def _parse_set(items: list[str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .plotting import plt, read_metrics
-from .report import mean_ci
+from .stats import mean_ci
 
 GRID_POINTS = 40  # env-step grid on which the seeds' curves are averaged
 PANELS_PER_ROW = 4  # identity curves: one panel per group, wrapped into rows

@@ -17,9 +17,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from .plotting import read_metrics
+from .stats import mean_ci
 
 PASS_THRESHOLDS = {"InvertedPendulum-v5": 950.0, "Swimmer-v5": 250.0, "Hopper-v5": 2070.0}
 FINAL_EVALS = 20  # the last evaluations averaged into a run's final return
@@ -84,14 +84,6 @@ def run_summary(out: Path) -> dict:
         "eval_every": settings["eval_every"],
         "eval_episodes": manifest["config"].get("eval_episodes"),
     }
-
-
-def mean_ci(values: np.ndarray) -> tuple[float, float]:
-    """95% bootstrap CI of the mean; a sample with no spread (every seed at 1000) is its value."""
-    if len(values) < 2 or np.ptp(values) == 0:
-        return float(values.mean()), float(values.mean())
-    ci = stats.bootstrap((values,), np.mean, confidence_level=0.95, random_state=0).confidence_interval
-    return float(ci.low), float(ci.high)
 
 
 def group_summary(runs: list[dict]) -> dict:
