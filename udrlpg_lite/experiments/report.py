@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plotting import read_metrics
+from .figures import read_metrics
 from .stats import mean_ci
 
 PASS_THRESHOLDS = {"InvertedPendulum-v5": 950.0, "Swimmer-v5": 250.0, "Hopper-v5": 2070.0}

@@ -38,8 +38,8 @@ from ..algorithms.precision import cpu_name
 from ..algorithms.udrl import UDRL, UDRLConfig, udrl_config_for
 from ..algorithms.udrlpg import UDRLPG, UDRLPGConfig
 from ..presets import env_preset
+from .figures import save_learning_curve, save_run_summary
 from .generator_chains import chain_due, map_data, record_chain
-from .plotting import save_learning_curve, save_run_summary
 
 
 @dataclasses.dataclass(frozen=True)
