@@ -9,6 +9,7 @@ Examples:
   python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
   python -m udrlpg_lite commands runs/swimmer-s1               # commanded vs achieved return
   python -m udrlpg_lite buffer runs/swimmer-s1 --replay 1      # what the replay buffer holds
+  python -m udrlpg_lite relabel runs/ip-s0 --out runs/relabel  # refit on a relabelled buffer
   python -m udrlpg_lite bench --env Hopper-v5
   python -m udrlpg_lite bench --device cuda                   # also the GPU back end (gpu extra)
   python -m udrlpg_lite bench-population --env Swimmer-v5      # population vs faithful schedule
@@ -141,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="play every stored policy N times without noise under today's normaliser",
     )  # fmt: skip
 
+    rl = sub.add_parser(
+        "relabel", help="refit udrlpg runs on their buffer as stored and relabelled by a replay"
+    )
+    rl.add_argument("runs", type=Path, nargs="+", help="trained udrlpg run directories")
+    rl.add_argument("--out", type=Path, required=True, help="writes relabel.json and .txt here")
+    rl.add_argument("--updates", type=int, default=4500, help="generator updates after relabelling")
+
     report = sub.add_parser(
         "report", help="final return over seeds with a 95%% bootstrap CI, pass rate and RMSE"
     )
@@ -210,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default="cuda", help="cuda (or cuda:N); cpu: warp's CPU device, for testing"
     )
 
-    for p in (train, resume, commands, census, report, export, bench, pop, bt, sw, gc):
+    for p in (train, resume, commands, census, rl, report, export, bench, pop, bt, sw, gc):
         p.add_argument(
             "--threads",
             default="auto",
@@ -274,6 +282,16 @@ def run_cli(argv: list[str] | None = None) -> None:
 
         for name in write_report(args.roots, args.out):
             print(f"wrote {args.out / name}")
+        return
+
+    if args.cmd == "relabel":
+        from .experiments import relabel
+
+        rows = relabel.study(args.runs, args.updates)
+        for row in rows:
+            print(relabel.format_row(row))
+        for path in relabel.write(rows, args.out):
+            print(f"wrote {path}")
         return
 
     from .algorithms.base import auto_device
