@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from .bench.commands import BENCH_COMMANDS, add_bench_parsers, run_bench
 from .experiments.sweep import torch_threads
 from .presets import env_preset
 
@@ -164,39 +165,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("out", type=Path)
 
-    bench = sub.add_parser("bench", help="time the batched engine against gymnasium and mj_step")
-    bench.add_argument("--env", default="Hopper-v5")
-    bench.add_argument("--policies", type=int, default=256)
-    bench.add_argument("--steps", type=int, default=1000)
-    bench.add_argument(
-        "--device",
-        choices=["auto", "cpu", "cuda"],
-        default="auto",
-        help="also time the GPU back end (gpu extra): auto = on a visible CUDA GPU, else not; "
-        "cuda = on the GPU; cpu = on warp's CPU device (slow, for checking)",
-    )
-
-    pop = sub.add_parser(
-        "bench-population",
-        help="time population training against the faithful one-rollout schedule",
-    )
-    pop.add_argument("--env", default="Swimmer-v5")
-    pop.add_argument("--algo", default="udrlpg", choices=["udrlpg", "gogepo"])
-    pop.add_argument("--population", type=int, default=8)
-    pop.add_argument("--steps", type=int, default=100_000, help="training env steps per schedule")
-    pop.add_argument("--chunk-steps", type=int, default=10_000)
-    pop.add_argument("--seed", type=int, default=0)
-
-    bt = sub.add_parser(
-        "bench-train",
-        help="time the faithful UDRLPG loop (updates, rollouts) against one built like the authors'",
-    )
-    bt.add_argument("--env", default="InvertedPendulum-v5")
-    bt.add_argument("--iterations", type=int, default=12, help="timed iterations per loop")
-    bt.add_argument("--chunk", type=int, default=3, help="iterations per alternating chunk")
-    bt.add_argument("--seed", type=int, default=0)
-    bt.add_argument("--precisions", default="fp32,bf16", help="precisions of our loop to time")
-
     sw = sub.add_parser(
         "sweep", help="every env x algo x seed as a run directory, on all cores (or on Ray)"
     )
@@ -211,14 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, help="processes (default: usable cores)")
     sw.add_argument("--ray", default=None, metavar="ADDRESS", help="run as Ray tasks (or: local)")
 
-    gc = sub.add_parser("gpu-check", help="the GPU report: parity, limits, rates, a Hopper run")
-    gc.add_argument("--out", type=Path, required=True, help="writes gpu-check.md and .json here")
-    gc.add_argument("--size", choices=["full", "tiny"], default="full")
-    gc.add_argument(
-        "--device", default="cuda", help="cuda (or cuda:N); cpu: warp's CPU device, for testing"
-    )
-
-    for p in (train, resume, commands, census, rl, report, export, bench, pop, bt, sw, gc):
+    for p in (train, resume, commands, census, rl, report, export, sw, *add_bench_parsers(sub)):
         p.add_argument(
             "--threads",
             default="auto",
@@ -233,33 +194,8 @@ def run_cli(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     seeds = _parse_seeds(args.seeds) if getattr(args, "seeds", None) is not None else None
     torch.set_num_threads(torch_threads(args.threads, len(seeds) if seeds else 1))
-    if args.cmd == "bench":
-        from .bench import engine as bench
-
-        bench.run(args.env, n_policies=args.policies, n_steps=args.steps, device=args.device)
-        return
-    if args.cmd == "bench-population":
-        from .bench import population as population_bench
-
-        env_preset(args.env)  # unknown env -> one clear error
-        population_bench.run(
-            args.env, args.algo, args.population, args.steps, args.chunk_steps, args.seed
-        )
-        return
-
-    if args.cmd == "bench-train":
-        from .bench import training as train_bench
-
-        precisions = tuple(args.precisions.split(","))
-        for precision in precisions:
-            if precision not in ("fp32", "bf16"):
-                raise ValueError(f"--precisions takes fp32 and bf16, got {precision!r}")
-        train_bench.run(args.env, args.iterations, args.chunk, args.seed, precisions)
-        return
-    if args.cmd == "gpu-check":
-        from .bench import gpu_check
-
-        print(f"wrote {gpu_check.run(args.out, args.size, args.device)}")
+    if args.cmd in BENCH_COMMANDS:
+        run_bench(args)
         return
     if args.cmd == "sweep":
         from .experiments.sweep import parse_seeds, plan, run_sweep
