@@ -61,7 +61,7 @@ class WarpEvaluator(MujocoEvaluatorBase):
 
     device is a warp device: "cuda" (or "cuda:N") for a GPU, "cpu" for warp's CPU device, which
     runs the same code path (the tests use it) but, launching every kernel from Python, is ~25x
-    slower than ``MujocoBatchEvaluator`` (bench.py).
+    slower than ``MujocoBatchEvaluator`` (bench/engine.py).
     """
 
     def __init__(
