@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from udrlpg_lite.ars import (
+from udrlpg_lite.algorithms.ars import (
     ARS,
     ARS_PRESETS,
     ARSConfig,

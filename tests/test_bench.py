@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from udrlpg_lite import bench, population_bench
+from udrlpg_lite.bench import engine as bench
+from udrlpg_lite.bench import population as population_bench
 from udrlpg_lite.presets import env_preset
 
 
@@ -38,7 +39,7 @@ def test_bench_population_rejects_bad_input():
 
 
 def test_bench_train_times_updates_and_rollouts_against_the_reference(capsys):
-    from udrlpg_lite import train_bench
+    from udrlpg_lite.bench import training as train_bench
 
     loops = train_bench.run(
         "InvertedPendulum-v5",
@@ -64,8 +65,8 @@ def test_update_flops_are_the_linear_layers_forward_and_backward():
     (gradients of its input and its weight; the input needs one, as the embeddings are learnt)."""
     from torch import nn
 
-    from udrlpg_lite import train_bench
-    from udrlpg_lite.udrlpg import UDRLPG, UDRLPGConfig
+    from udrlpg_lite.algorithms.udrlpg import UDRLPG, UDRLPGConfig
+    from udrlpg_lite.bench import training as train_bench
 
     config = UDRLPGConfig(generator="small", hidden=(32, 32), batch_size=5, precision="fp32")
     trainer = UDRLPG("InvertedPendulum-v5", env_preset("InvertedPendulum-v5"), 0, config)
@@ -80,7 +81,7 @@ def test_update_flops_are_the_linear_layers_forward_and_backward():
 
 
 def test_matmul_rate_is_positive_and_keeps_the_thread_count():
-    from udrlpg_lite import train_bench
+    from udrlpg_lite.bench import training as train_bench
 
     threads = torch.get_num_threads()
     assert train_bench.matmul_rate("fp32", size=64) > 0

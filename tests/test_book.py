@@ -70,7 +70,7 @@ def test_glue_patterns_read_what_the_book_writes():
 def test_chapter_imports_are_found():
     imports = chapter_imports()
     assert "import mediapy" in imports
-    assert any(s.startswith("from udrlpg_lite.runner import") for s in imports)
+    assert any(s.startswith("from udrlpg_lite.experiments.runner import") for s in imports)
 
 
 def test_no_chapter_sets_quick_or_the_renderer_itself():

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from udrlpg_lite.buffer_census import census, format_census
+from udrlpg_lite.algorithms.udrlpg import PRESET_SETTINGS
 from udrlpg_lite.buffers import FIFOBuffer
-from udrlpg_lite.runner import Run
-from udrlpg_lite.udrlpg import PRESET_SETTINGS
+from udrlpg_lite.experiments.buffer_census import census, format_census
+from udrlpg_lite.experiments.runner import Run
 
 IP = "InvertedPendulum-v5"  # return range (0, 1000): ten bins of 100
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from udrlpg_lite.algorithms.udrlpg import PRESET_SETTINGS, UDRLPG, UDRLPGConfig
 from udrlpg_lite.cli import main
 from udrlpg_lite.presets import env_preset
-from udrlpg_lite.udrlpg import PRESET_SETTINGS, UDRLPG, UDRLPGConfig
 
 IP = "InvertedPendulum-v5"
 SMALL = {"generator": "small", "hidden": (32, 32), "warmup": 3, "updates_per_rollout": 2}

@@ -8,7 +8,7 @@ import torch
 
 pytest.importorskip("stable_baselines3")
 
-from udrlpg_lite.ddpg import DDPG, DDPGConfig, ddpg_config_for  # noqa: E402
+from udrlpg_lite.algorithms.ddpg import DDPG, DDPGConfig, ddpg_config_for  # noqa: E402
 from udrlpg_lite.presets import env_preset  # noqa: E402
 
 torch.set_num_threads(1)

@@ -89,7 +89,7 @@ def test_hidden_size_must_be_a_multiple_of_the_slice():
 
 def test_fused_adam_takes_the_steps_of_torchs_default_adam():
     """The generators' optimiser (algorithm.adam) against torch's default Adam, 5 steps."""
-    from udrlpg_lite.algorithm import adam
+    from udrlpg_lite.algorithms.base import adam
 
     spec = PolicySpec(3, 2, (32,), 1.0)
     torch.manual_seed(0)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from udrlpg_lite.figures import map_run, policy_map
-from udrlpg_lite.generator_chains import N_COMMANDS, STAGES, chain_due, record_chain
-from udrlpg_lite.gogepo import GoGePo, GoGePoConfig
+from udrlpg_lite.algorithms.gogepo import GoGePo, GoGePoConfig
+from udrlpg_lite.experiments.figures import map_run, policy_map
+from udrlpg_lite.experiments.generator_chains import N_COMMANDS, STAGES, chain_due, record_chain
+from udrlpg_lite.experiments.report import find_groups
+from udrlpg_lite.experiments.runner import Run
 from udrlpg_lite.presets import env_preset
-from udrlpg_lite.report import find_groups
-from udrlpg_lite.runner import Run
 
 torch.set_num_threads(1)
 

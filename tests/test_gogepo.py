@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 
+from udrlpg_lite.algorithms.gogepo import GoGePo, GoGePoConfig
 from udrlpg_lite.critic import ProbingCritic, policy_map
-from udrlpg_lite.gogepo import GoGePo, GoGePoConfig
 from udrlpg_lite.policy import PolicySpec, forward
 from udrlpg_lite.presets import env_preset
 

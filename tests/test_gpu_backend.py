@@ -154,7 +154,7 @@ def test_gpu_backend_bench_device_cuda_without_gpu(capsys):
 
 def test_gpu_backend_bench_device_choice():
     """bench times the GPU back end on a visible GPU by default, on warp's CPU device on request."""
-    from udrlpg_lite.bench import gpu_backend_device
+    from udrlpg_lite.bench.engine import gpu_backend_device
 
     if importlib.util.find_spec("mujoco_warp") is None:
         assert gpu_backend_device("auto") is None
@@ -178,7 +178,7 @@ def test_gpu_backend_trains_as_the_cpu_engine_does(gpu_backend, algo, tmp_path):
     the simulator's device, the warm-up (before any update) returns what the CPU engine returns for
     the same seed, and run.json and the manifest record the device."""
     from udrlpg_lite.envs import WARP_CPU
-    from udrlpg_lite.runner import Run
+    from udrlpg_lite.experiments.runner import Run
 
     settings = {"warmup": 3} | ({"generator_steps": 2, "critic_steps": 1} if algo == "gogepo" else {})
     runs, warm_up = {}, {}
@@ -201,7 +201,7 @@ def test_gpu_backend_trains_as_the_cpu_engine_does(gpu_backend, algo, tmp_path):
 def test_gpu_backend_device_errors(tmp_path):
     """Algorithms without a GPU path, and cuda without a GPU, refuse in one line."""
     from udrlpg_lite.cli import main
-    from udrlpg_lite.runner import Run
+    from udrlpg_lite.experiments.runner import Run
 
     with pytest.raises(ValueError, match="ars runs on the CPU only"):
         Run.create(tmp_path / "a", "ars", "InvertedPendulum-v5", 100, 0, {}, None, "cuda")
@@ -212,7 +212,7 @@ def test_gpu_backend_device_errors(tmp_path):
 
 def test_gpu_check_runs_end_to_end_on_warps_cpu_device(gpu_backend, tmp_path):
     """``gpu-check`` at its tiny sizes: every item runs and lands in the report."""
-    from udrlpg_lite import gpu_check
+    from udrlpg_lite.bench import gpu_check
 
     report = gpu_check.run(tmp_path, "tiny", device="cpu").read_text()
     for heading in ("## 1-2. Parity", "## 3. Hopper-v5 env-steps/s", "## 4. Generator", "## 5. UDRLPG"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from udrlpg_lite.multiseed import train_together
-from udrlpg_lite.runner import Run
+from udrlpg_lite.experiments.multiseed import train_together
+from udrlpg_lite.experiments.runner import Run
 
 IP = "InvertedPendulum-v5"
 SMALL = {"generator": "small", "hidden": (32, 32)}  # batching is tested, not the paper's sizes

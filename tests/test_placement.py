@@ -7,9 +7,9 @@ import importlib.util
 import pytest
 import torch
 
-from udrlpg_lite.placement import SIM_CROSSOVER, choose_sim
+from udrlpg_lite.algorithms.placement import SIM_CROSSOVER, choose_sim
+from udrlpg_lite.algorithms.udrlpg import UDRLPG, UDRLPGConfig
 from udrlpg_lite.presets import env_preset
-from udrlpg_lite.udrlpg import UDRLPG, UDRLPGConfig
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ import json
 import pytest
 import torch
 
-from udrlpg_lite import precision
-from udrlpg_lite.cli import torch_threads
+from udrlpg_lite.algorithms import precision
+from udrlpg_lite.algorithms.udrlpg import UDRLPG, UDRLPGConfig
+from udrlpg_lite.experiments.runner import Run
+from udrlpg_lite.experiments.sweep import torch_threads
 from udrlpg_lite.presets import env_preset
-from udrlpg_lite.runner import Run
-from udrlpg_lite.udrlpg import UDRLPG, UDRLPGConfig
 
 CPU = torch.device("cpu")
 IP = "InvertedPendulum-v5"

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 
 from udrlpg_lite.envs import make_evaluator
+from udrlpg_lite.envs.render import render_episode
 from udrlpg_lite.normalizer import RunningNorm
 from udrlpg_lite.policy import PolicySpec, PopulationPolicy
-from udrlpg_lite.render import render_episode
 
 
 def test_rendered_episode_matches_the_engine():

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from udrlpg_lite.report import mean_ci, write_summary
+from udrlpg_lite.experiments.report import write_summary
+from udrlpg_lite.experiments.stats import mean_ci
 
 
 def fake_run(out, seed, returns, rmse=None, env="InvertedPendulum-v5"):
@@ -53,7 +54,7 @@ def test_a_folder_without_runs_is_one_clear_error(tmp_path):
 
 
 def test_variant_names_what_differs_from_the_preset():
-    from udrlpg_lite.report import variant
+    from udrlpg_lite.experiments.report import variant
 
     assert variant({"algo": "udrlpg", "preset": "faithful", "config": {"precision": "bf16"}}) == (
         "faithful"
@@ -64,7 +65,7 @@ def test_variant_names_what_differs_from_the_preset():
 
 
 def test_report_writes_the_table_beside_the_papers_and_the_figures(tmp_path):
-    from udrlpg_lite.report import write_report
+    from udrlpg_lite.experiments.report import write_report
 
     for seed in range(3):
         fake_run(tmp_path / "runs" / "ip" / f"s{seed}", seed, [10 * seed] * 5 + [1000] * 20)
@@ -88,7 +89,7 @@ def test_report_writes_the_table_beside_the_papers_and_the_figures(tmp_path):
 
 
 def test_table1_names_our_presets_at_the_papers_budget_as_ours():
-    from udrlpg_lite.report import in_table1
+    from udrlpg_lite.experiments.report import in_table1
 
     row = {"env": "Hopper-v5", "algo": "udrlpg", "preset": "demo", "variant": "demo"}
     assert in_table1(row | {"steps": 3_000_000})  # the paper's budget, the preset unchanged
@@ -98,7 +99,7 @@ def test_table1_names_our_presets_at_the_papers_budget_as_ours():
 
 
 def test_table1_names_a_budget_other_than_the_papers():
-    from udrlpg_lite.report import table1_markdown
+    from udrlpg_lite.experiments.report import table1_markdown
 
     row = {
         "env": "Hopper-v5",
@@ -119,8 +120,8 @@ def test_table1_names_a_budget_other_than_the_papers():
 
 
 def test_buffer_strategies_are_read_from_the_variants(tmp_path):
-    from udrlpg_lite.figures import buffer_strategies, strategy, strategy_sets
-    from udrlpg_lite.report import find_groups
+    from udrlpg_lite.experiments.figures import buffer_strategies, strategy, strategy_sets
+    from udrlpg_lite.experiments.report import find_groups
 
     assert strategy("demo, bucket_rule=first") == "buckets+exp"
     assert strategy("demo, buffer=buckets, weighting=uniform") == "buckets+uniform"
@@ -139,8 +140,8 @@ def test_buffer_strategies_are_read_from_the_variants(tmp_path):
 
 
 def test_identity_curves_draw_every_group_with_a_tested_seed(tmp_path):
-    from udrlpg_lite.figures import identity_curves, tested
-    from udrlpg_lite.report import find_groups
+    from udrlpg_lite.experiments.figures import identity_curves, tested
+    from udrlpg_lite.experiments.report import find_groups
 
     test = {"commands": [0.0, 500.0, 1000.0], "mean": [10.0, 500.0, 990.0], "rmse": 5.8}
     for name, n_tested in (("all", 2), ("half", 1), ("none", 0)):
@@ -158,7 +159,7 @@ def test_identity_curves_draw_every_group_with_a_tested_seed(tmp_path):
 
 
 def test_table1_names_the_papers_algorithms_we_have_not_run():
-    from udrlpg_lite.report import table1_markdown
+    from udrlpg_lite.experiments.report import table1_markdown
 
     row = {
         "env": "Hopper-v5",

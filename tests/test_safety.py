@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 
-from udrlpg_lite.algorithm import NonFiniteError
+from udrlpg_lite.algorithms.base import NonFiniteError
+from udrlpg_lite.algorithms.gogepo import GoGePoConfig
+from udrlpg_lite.algorithms.udrlpg import UDRLPGConfig
 from udrlpg_lite.cli import main
-from udrlpg_lite.gogepo import GoGePoConfig
-from udrlpg_lite.runner import Run
-from udrlpg_lite.udrlpg import UDRLPGConfig
+from udrlpg_lite.experiments.runner import Run
 
 IP = "InvertedPendulum-v5"
 SMALL = {"generator": "small", "hidden": (32, 32), "warmup": 3, "updates_per_rollout": 2}
@@ -54,7 +54,7 @@ def test_nan_weights_mid_run_stop_it_with_its_data_kept(capsys, tmp_path):
 
 
 def test_the_command_line_reports_a_non_finite_run_in_one_line(capsys, tmp_path, monkeypatch):
-    from udrlpg_lite import udrlpg
+    from udrlpg_lite.algorithms import udrlpg
 
     monkeypatch.setattr(udrlpg.F, "mse_loss", lambda a, b: (a - b).pow(2).mean() * float("nan"))
     argv = ["train", "--steps", "500", "--no-progress", "--set", "hidden=32,32"]

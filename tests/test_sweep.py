@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from udrlpg_lite.precision import usable_cores
-from udrlpg_lite.sweep import Job, is_complete, parse_seeds, plan, run_sweep
+from udrlpg_lite.algorithms.precision import usable_cores
+from udrlpg_lite.experiments.sweep import Job, is_complete, parse_seeds, plan, run_sweep
 
 
 def test_parse_seeds_reads_ranges_and_lists():
@@ -84,7 +84,8 @@ def test_a_killed_sweep_restarted_ends_as_an_uninterrupted_one(tmp_path):
 
     jobs = ars_jobs(tmp_path / "killed")
     script = (
-        "import sys; from pathlib import Path; from udrlpg_lite.sweep import Job, run_sweep; "
+        "import sys; from pathlib import Path; "
+        "from udrlpg_lite.experiments.sweep import Job, run_sweep; "
         f"run_sweep([Job(**j) for j in {[vars(j) for j in jobs]!r}], workers=1)"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from udrlpg_lite.toy import (
+from udrlpg_lite.algorithms.toy import (
     COMMANDS,
     analytic_hindsight_target,
     critic_generator,

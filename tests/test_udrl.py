@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from udrlpg_lite.presets import env_preset
-from udrlpg_lite.udrl import (
+from udrlpg_lite.algorithms.udrl import (
     UDRL,
     UDRL_PRESETS,
     Episode,
@@ -16,6 +15,7 @@ from udrlpg_lite.udrl import (
     segment_targets,
     udrl_config_for,
 )
+from udrlpg_lite.presets import env_preset
 
 torch.set_num_threads(1)
 IP = "InvertedPendulum-v5"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from udrlpg_lite import runner
+from udrlpg_lite.algorithms.udrlpg import UDRLPG, UDRLPGConfig
+from udrlpg_lite.experiments import runner
+from udrlpg_lite.experiments.runner import Run
 from udrlpg_lite.presets import ReturnScale, env_preset
-from udrlpg_lite.runner import Run
-from udrlpg_lite.udrlpg import UDRLPG, UDRLPGConfig
 
 # A small generator and policy so that the tests take seconds.
 SMALL = {"generator": "gogepo", "hidden": (32, 32), "warmup": 3, "updates_per_rollout": 2}

@@ -9,6 +9,7 @@ Examples:
   python -m udrlpg_lite export runs/swimmer-s1                 # generator.pt for the book
   python -m udrlpg_lite commands runs/swimmer-s1               # commanded vs achieved return
   python -m udrlpg_lite buffer runs/swimmer-s1 --replay 1      # what the replay buffer holds
+  python -m udrlpg_lite relabel runs/ip-s0 --out runs/relabel  # refit on a relabelled buffer
   python -m udrlpg_lite bench --env Hopper-v5
   python -m udrlpg_lite bench --device cuda                   # also the GPU back end (gpu extra)
   python -m udrlpg_lite bench-population --env Swimmer-v5      # population vs faithful schedule
@@ -25,35 +26,13 @@ from pathlib import Path
 
 import torch
 
+from .bench.commands import BENCH_COMMANDS, add_bench_parsers, run_bench
+from .experiments.sweep import torch_threads
 from .presets import env_preset
 
 DEFAULT_ENV = "InvertedPendulum-v5"
 DEFAULT_STEPS = 20_000  # the built-in demo (preset "demo"): about a minute on 2 CPU cores
 PRESETS = ("faithful", "reliable", "follow", "demo")  # udrlpg.PRESET_SETTINGS (not imported: start-up)
-
-
-def torch_threads(setting: str, n_runs: int = 1, cores: int | None = None) -> int:
-    """Torch's thread count: a number as given, or "auto": the cores this process may use
-    (``os.sched_getaffinity``) shared among the ``n_runs`` runs training in it at once.
-
-    A faithful run alternates updates (torch) and rollouts (MuJoCo), so a lone run can give each
-    phase every core; runs that update at the same time get a share each, since more torch threads
-    than free cores makes these small matmuls hundreds of times slower. Several processes on one
-    machine should each be given their cores (``taskset``) or ``--threads``.
-    """
-    if setting != "auto":
-        try:
-            threads = int(setting)
-        except ValueError:
-            raise ValueError(f"--threads must be a positive integer or auto, got {setting!r}") from None
-        if threads <= 0:
-            raise ValueError(f"--threads must be positive, got {threads}")
-        return threads
-    if cores is None:
-        from .precision import usable_cores
-
-        cores = usable_cores()
-    return max(1, cores // n_runs)
 
 
 def _parse_set(items: list[str]) -> dict[str, str]:
@@ -164,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="play every stored policy N times without noise under today's normaliser",
     )  # fmt: skip
 
+    rl = sub.add_parser(
+        "relabel", help="refit udrlpg runs on their buffer as stored and relabelled by a replay"
+    )
+    rl.add_argument("runs", type=Path, nargs="+", help="trained udrlpg run directories")
+    rl.add_argument("--out", type=Path, required=True, help="writes relabel.json and .txt here")
+    rl.add_argument("--updates", type=int, default=4500, help="generator updates after relabelling")
+
     report = sub.add_parser(
         "report", help="final return over seeds with a 95%% bootstrap CI, pass rate and RMSE"
     )
@@ -179,39 +165,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("out", type=Path)
 
-    bench = sub.add_parser("bench", help="time the batched engine against gymnasium and mj_step")
-    bench.add_argument("--env", default="Hopper-v5")
-    bench.add_argument("--policies", type=int, default=256)
-    bench.add_argument("--steps", type=int, default=1000)
-    bench.add_argument(
-        "--device",
-        choices=["auto", "cpu", "cuda"],
-        default="auto",
-        help="also time the GPU back end (gpu extra): auto = on a visible CUDA GPU, else not; "
-        "cuda = on the GPU; cpu = on warp's CPU device (slow, for checking)",
-    )
-
-    pop = sub.add_parser(
-        "bench-population",
-        help="time population training against the faithful one-rollout schedule",
-    )
-    pop.add_argument("--env", default="Swimmer-v5")
-    pop.add_argument("--algo", default="udrlpg", choices=["udrlpg", "gogepo"])
-    pop.add_argument("--population", type=int, default=8)
-    pop.add_argument("--steps", type=int, default=100_000, help="training env steps per schedule")
-    pop.add_argument("--chunk-steps", type=int, default=10_000)
-    pop.add_argument("--seed", type=int, default=0)
-
-    bt = sub.add_parser(
-        "bench-train",
-        help="time the faithful UDRLPG loop (updates, rollouts) against one built like the authors'",
-    )
-    bt.add_argument("--env", default="InvertedPendulum-v5")
-    bt.add_argument("--iterations", type=int, default=12, help="timed iterations per loop")
-    bt.add_argument("--chunk", type=int, default=3, help="iterations per alternating chunk")
-    bt.add_argument("--seed", type=int, default=0)
-    bt.add_argument("--precisions", default="fp32,bf16", help="precisions of our loop to time")
-
     sw = sub.add_parser(
         "sweep", help="every env x algo x seed as a run directory, on all cores (or on Ray)"
     )
@@ -226,14 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, help="processes (default: usable cores)")
     sw.add_argument("--ray", default=None, metavar="ADDRESS", help="run as Ray tasks (or: local)")
 
-    gc = sub.add_parser("gpu-check", help="the GPU report: parity, limits, rates, a Hopper run")
-    gc.add_argument("--out", type=Path, required=True, help="writes gpu-check.md and .json here")
-    gc.add_argument("--size", choices=["full", "tiny"], default="full")
-    gc.add_argument(
-        "--device", default="cuda", help="cuda (or cuda:N); cpu: warp's CPU device, for testing"
-    )
-
-    for p in (train, resume, commands, census, report, export, bench, pop, bt, sw, gc):
+    for p in (train, resume, commands, census, rl, report, export, sw, *add_bench_parsers(sub)):
         p.add_argument(
             "--threads",
             default="auto",
@@ -248,36 +194,11 @@ def run_cli(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     seeds = _parse_seeds(args.seeds) if getattr(args, "seeds", None) is not None else None
     torch.set_num_threads(torch_threads(args.threads, len(seeds) if seeds else 1))
-    if args.cmd == "bench":
-        from . import bench
-
-        bench.run(args.env, n_policies=args.policies, n_steps=args.steps, device=args.device)
-        return
-    if args.cmd == "bench-population":
-        from . import population_bench
-
-        env_preset(args.env)  # unknown env -> one clear error
-        population_bench.run(
-            args.env, args.algo, args.population, args.steps, args.chunk_steps, args.seed
-        )
-        return
-
-    if args.cmd == "bench-train":
-        from . import train_bench
-
-        precisions = tuple(args.precisions.split(","))
-        for precision in precisions:
-            if precision not in ("fp32", "bf16"):
-                raise ValueError(f"--precisions takes fp32 and bf16, got {precision!r}")
-        train_bench.run(args.env, args.iterations, args.chunk, args.seed, precisions)
-        return
-    if args.cmd == "gpu-check":
-        from . import gpu_check
-
-        print(f"wrote {gpu_check.run(args.out, args.size, args.device)}")
+    if args.cmd in BENCH_COMMANDS:
+        run_bench(args)
         return
     if args.cmd == "sweep":
-        from .sweep import parse_seeds, plan, run_sweep
+        from .experiments.sweep import parse_seeds, plan, run_sweep
 
         jobs = plan(
             args.envs.split(","),
@@ -293,14 +214,24 @@ def run_cli(argv: list[str] | None = None) -> None:
             print(f"{result['out']}: {result['status']} ({result['wall_time_s']:.0f} s)")
         return
     if args.cmd == "report":
-        from .report import write_report
+        from .experiments.report import write_report
 
         for name in write_report(args.roots, args.out):
             print(f"wrote {args.out / name}")
         return
 
-    from .algorithm import auto_device
-    from .runner import ALGORITHMS, Run
+    if args.cmd == "relabel":
+        from .experiments import relabel
+
+        rows = relabel.study(args.runs, args.updates)
+        for row in rows:
+            print(relabel.format_row(row))
+        for path in relabel.write(rows, args.out):
+            print(f"wrote {path}")
+        return
+
+    from .algorithms.base import auto_device
+    from .experiments.runner import ALGORITHMS, Run
 
     if args.cmd == "export":
         run = Run.load(args.out)
@@ -310,7 +241,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         print(f"wrote {args.out / 'generator.pt'} (at {run.algo.env_steps} env steps)")
         return
     if args.cmd == "buffer":
-        from .buffer_census import census, format_census
+        from .experiments.buffer_census import census, format_census
 
         result = census(Run.load(args.out), args.bins, args.replay)
         print(format_census(result))
@@ -335,7 +266,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         preset = args.preset or ("demo" if demo and args.algo == "udrlpg" else "faithful")
         if preset != "faithful" and args.algo != "udrlpg":
             raise ValueError(f"--preset {preset} is a udrlpg preset, not one for {args.algo}")
-        from .udrlpg import PRESET_SETTINGS
+        from .algorithms.udrlpg import PRESET_SETTINGS
 
         overrides = dict(PRESET_SETTINGS[preset]) | _parse_set(args.set)
         for name in ("sigma", "lr", "population", "precision", "sim"):
@@ -348,7 +279,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         if device == "auto":  # the CPU for algorithms without a GPU path, whatever is present
             device = auto_device() if gpu_path else "cpu"
         if seeds is not None:
-            from .multiseed import train_together
+            from .experiments.multiseed import train_together
 
             if args.algo in ALGORITHMS and not gpu_path:
                 raise ValueError(f"--seeds trains udrlpg or gogepo, not {args.algo}")

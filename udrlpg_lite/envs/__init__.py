@@ -11,76 +11,32 @@ episode does: at termination, or at truncation by the ``TimeLimit`` wrapper afte
 * ``gym_vector``: any other registered gymnasium env, through a ``gymnasium.vector.SyncVectorEnv``.
 
 The MuJoCo engine's envs also run on a GPU (``gpu_backend``, MuJoCo Warp; the optional ``gpu``
-extra), chosen with ``make_evaluator(..., device="cuda")``.
+extra), chosen with ``make_evaluator(..., device="cuda")``. ``base`` holds the interface the back
+ends share (``Policy``, ``Rollouts``, ``Evaluator``; re-exported here); ``render`` films one episode
+in gymnasium's own env.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
-
 import gymnasium
-import numpy as np
-import torch
 
-from udrlpg_lite.normalizer import RunningNorm
+from udrlpg_lite.envs.base import Evaluator, Policy, Rollouts
+
+__all__ = [
+    "ENGINE_ENVS",
+    "WARP_CPU",
+    "Evaluator",
+    "Policy",
+    "Rollouts",
+    "make_evaluator",
+    "require_gpu_backend",
+]
 
 # The env ids the batched MuJoCo engine implements (its task table is keyed by the same ids).
 ENGINE_ENVS: tuple[str, ...] = ("InvertedPendulum-v5", "Swimmer-v5", "Hopper-v5")
 
 # The GPU back end's code on warp's CPU device: what the tests train with where there is no GPU.
 WARP_CPU = "warp:cpu"
-
-# policy(obs [k, obs_dim] float32, rows [k] int64) -> actions [k, act_dim]
-Policy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-@dataclass
-class Rollouts:
-    """Outcome of one episode per policy; entry i belongs to policy row i."""
-
-    returns: np.ndarray  # float64 [P], undiscounted sum of rewards
-    lengths: np.ndarray  # int64 [P], number of env steps taken
-    terminated: np.ndarray  # bool [P], ended by termination (else by truncation)
-
-
-class Evaluator(Protocol):
-    """What both back ends provide."""
-
-    env_id: str
-    obs_dim: int
-    act_dim: int
-    act_bound: float  # actions lie in [-act_bound, act_bound]; 1.0 for discrete action spaces
-    discrete: bool  # if True the policy outputs one score per action and the argmax is taken
-    max_episode_steps: int
-    # the evaluator's random stream (initial states or reset seeds); its bit_generator.state is
-    # what a checkpoint must save to resume the same sequence of episodes
-    rng: np.random.Generator
-
-    def evaluate(
-        self,
-        policy: Policy,
-        n: int,
-        *,
-        normalizer: RunningNorm | None = None,
-        update_normalizer: bool = False,
-        initial_state: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Rollouts:
-        """Run episode i with policy rows i for i < n, all episodes in parallel.
-
-        With a normalizer, observations are normalised with its current statistics. With
-        update_normalizer, the statistics are updated at every step, as in the UDRLPG authors' code:
-        the raw observations of the running episodes are merged in first, then normalised with the
-        updated statistics and acted on. Every observation a policy acts on (the initial one
-        included, the final one after the last step excluded, so ``lengths.sum()`` of them) is
-        merged exactly once. Without update_normalizer the statistics stay frozen. The normaliser
-        is told the episode (policy row) of every observation, so a ``GroupNorm`` can keep separate
-        statistics for groups of episodes.
-        initial_state=(qpos [n, nq], qvel [n, nv]) replaces the random initial states (MuJoCo
-        engine only).
-        """
-        ...
 
 
 def make_evaluator(

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 import warp as wp
 
-from udrlpg_lite.envs import Policy, Rollouts
+from udrlpg_lite.envs.base import Policy, Rollouts
 from udrlpg_lite.envs.mujoco_batch import MujocoEvaluatorBase
 from udrlpg_lite.normalizer import RunningNorm
 from udrlpg_lite.policy import PopulationPolicy
@@ -57,11 +57,11 @@ def gpu_available() -> bool:
 
 
 class WarpEvaluator(MujocoEvaluatorBase):
-    """Evaluator (see ``udrlpg_lite.envs.Evaluator``) on MuJoCo Warp.
+    """Evaluator (see ``udrlpg_lite.envs.base.Evaluator``) on MuJoCo Warp.
 
     device is a warp device: "cuda" (or "cuda:N") for a GPU, "cpu" for warp's CPU device, which
     runs the same code path (the tests use it) but, launching every kernel from Python, is ~25x
-    slower than ``MujocoBatchEvaluator`` (bench.py).
+    slower than ``MujocoBatchEvaluator`` (bench/engine.py).
     """
 
     def __init__(

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from udrlpg_lite.envs import Policy, Rollouts
+from udrlpg_lite.envs.base import Policy, Rollouts
 from udrlpg_lite.normalizer import RunningNorm
 
 
 class GymVectorEvaluator:
-    """Evaluator (see ``udrlpg_lite.envs.Evaluator``) on gymnasium's own env implementation."""
+    """Evaluator (see ``udrlpg_lite.envs.base.Evaluator``) on gymnasium's own env implementation."""
 
     def __init__(self, env_id: str, *, seed: int = 0) -> None:
         self.env_id = env_id

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from mujoco.batch import Batch
 
-from udrlpg_lite.envs import Policy, Rollouts
+from udrlpg_lite.envs.base import Policy, Rollouts
 from udrlpg_lite.normalizer import RunningNorm
 
 ASSETS = os.path.join(os.path.dirname(gymnasium.__file__), "envs", "mujoco", "assets")
@@ -182,7 +182,7 @@ TASKS: dict[str, _Task] = {
 class MujocoEvaluatorBase:
     """What the MuJoCo back ends share: model, task, spaces and the stream of initial states.
 
-    A subclass adds ``evaluate`` (see ``udrlpg_lite.envs.Evaluator``) on its simulator.
+    A subclass adds ``evaluate`` (see ``udrlpg_lite.envs.base.Evaluator``) on its simulator.
     """
 
     def __init__(self, env_id: str, *, seed: int = 0, survival_bonus: bool = True) -> None:
@@ -233,7 +233,7 @@ class MujocoEvaluatorBase:
 
 
 class MujocoBatchEvaluator(MujocoEvaluatorBase):
-    """Evaluator (see ``udrlpg_lite.envs.Evaluator``) on a ``mujoco.batch.Batch``."""
+    """Evaluator (see ``udrlpg_lite.envs.base.Evaluator``) on a ``mujoco.batch.Batch``."""
 
     def __init__(
         self,

@@ -41,8 +41,8 @@ import torch
 from stable_baselines3 import DDPG as SB3DDPG
 from stable_baselines3.common.noise import ActionNoise, NormalActionNoise
 
-from .algorithm import Algorithm, check_settings
-from .presets import EnvPreset
+from ..presets import EnvPreset
+from .base import Algorithm, check_settings
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from .envs.gym_vector import GymVectorEvaluator
-from .population_bench import _TimedRollouts
-from .precision import cpu_name, usable_cores
-from .presets import env_preset
-from .udrlpg import UDRLPG, UDRLPGConfig
+from ..algorithms.precision import cpu_name, usable_cores
+from ..algorithms.udrlpg import UDRLPG, UDRLPGConfig
+from ..envs.gym_vector import GymVectorEvaluator
+from ..presets import env_preset
+from .population import _TimedRollouts
 
 
 @dataclasses.dataclass

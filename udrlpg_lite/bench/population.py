@@ -19,9 +19,9 @@ import time
 
 import torch
 
-from .algorithm import Algorithm
-from .presets import env_preset
-from .runner import ALGORITHMS, build_config
+from ..algorithms.base import Algorithm
+from ..experiments.runner import ALGORITHMS, build_config
+from ..presets import env_preset
 
 
 class _TimedRollouts:

@@ -57,13 +57,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .algorithm import Algorithm, adam, check_settings, require_finite
-from .buffers import RecencyBuffer
-from .critic import ProbingCritic
-from .generator import PRESETS, PolicyGenerator
+from ..buffers import RecencyBuffer
+from ..critic import ProbingCritic
+from ..generator import PRESETS, PolicyGenerator
+from ..presets import EnvPreset, ReturnScale
+from .base import Algorithm, adam, check_settings, require_finite
 from .placement import choose_sim
 from .precision import check_precision, describe, update_in_bf16
-from .presets import EnvPreset, ReturnScale
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class GoGePoConfig:
     critic_hidden: tuple[int, ...] = (256, 256)  # hidden layers of the evaluator's MLP U
     n_probing: int = 200  # number of probing states
     eval_episodes: int = 10
-    precision: str = "auto"  # matmul precision of both updates: auto | fp32 | bf16 (algorithm.py)
+    precision: str = "auto"  # matmul precision of both updates: auto | fp32 | bf16 (base.py)
     sim: str = "auto"  # simulator of a GPU run: auto (by population) | cpu | gpu (placement.py)
 
     def __post_init__(self) -> None:

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .algorithm import Algorithm, check_settings
-from .policy import PolicySpec
-from .presets import EnvPreset
+from ..policy import PolicySpec
+from ..presets import EnvPreset
+from .base import Algorithm, check_settings
 
 
 @dataclass(frozen=True)

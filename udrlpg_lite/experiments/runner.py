@@ -30,16 +30,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .algorithm import Algorithm, NonFiniteError
-from .ars import ARS, ARSConfig, ars_config_for
-from .ddpg import DDPG, DDPGConfig, ddpg_config_for
+from ..algorithms.ars import ARS, ARSConfig, ars_config_for
+from ..algorithms.base import Algorithm, NonFiniteError
+from ..algorithms.ddpg import DDPG, DDPGConfig, ddpg_config_for
+from ..algorithms.gogepo import GoGePo, GoGePoConfig
+from ..algorithms.precision import cpu_name
+from ..algorithms.udrl import UDRL, UDRLConfig, udrl_config_for
+from ..algorithms.udrlpg import UDRLPG, UDRLPGConfig
+from ..presets import env_preset
+from .figures import save_learning_curve, save_run_summary
 from .generator_chains import chain_due, map_data, record_chain
-from .gogepo import GoGePo, GoGePoConfig
-from .plotting import save_learning_curve, save_run_summary
-from .precision import cpu_name
-from .presets import env_preset
-from .udrl import UDRL, UDRLConfig, udrl_config_for
-from .udrlpg import UDRLPG, UDRLPGConfig
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,6 +48,30 @@ class Job:
     threads: int = 1
 
 
+def torch_threads(setting: str, n_runs: int = 1, cores: int | None = None) -> int:
+    """Torch's thread count: a number as given, or "auto": the cores this process may use
+    (``os.sched_getaffinity``) shared among the ``n_runs`` runs training in it at once.
+
+    A faithful run alternates updates (torch) and rollouts (MuJoCo), so a lone run can give each
+    phase every core; runs that update at the same time get a share each, since more torch threads
+    than free cores makes these small matmuls hundreds of times slower. Several processes on one
+    machine should each be given their cores (``taskset``) or ``--threads``.
+    """
+    if setting != "auto":
+        try:
+            threads = int(setting)
+        except ValueError:
+            raise ValueError(f"--threads must be a positive integer or auto, got {setting!r}") from None
+        if threads <= 0:
+            raise ValueError(f"--threads must be positive, got {threads}")
+        return threads
+    if cores is None:
+        from ..algorithms.precision import usable_cores
+
+        cores = usable_cores()
+    return max(1, cores // n_runs)
+
+
 def parse_seeds(text: str) -> list[int]:
     """``0-4`` or ``0,2,5`` (or both: ``0-2,7``) as a list of distinct seeds."""
     seeds: list[int] = []
@@ -75,9 +99,9 @@ def plan(
     checkpoint_every_s: float = 60.0,
 ) -> list[Job]:
     """The jobs of a sweep, checked before any starts (unknown env or algorithm: one clear error)."""
-    from .presets import env_preset
+    from ..algorithms.udrlpg import PRESET_SETTINGS
+    from ..presets import env_preset
     from .runner import ALGORITHMS
-    from .udrlpg import PRESET_SETTINGS
 
     jobs = []
     for env in envs:
@@ -143,8 +167,7 @@ def run_sweep(jobs: list[Job], workers: int | None = None, ray_address: str | No
     """Run every job; the finished ones in the order they finish, with a progress bar."""
     if ray_address is not None:
         return _run_on_ray(jobs, ray_address)
-    from .cli import torch_threads
-    from .precision import usable_cores
+    from ..algorithms.precision import usable_cores
 
     workers = min(workers or usable_cores(), len(jobs))
     threads = torch_threads("auto", n_runs=workers)  # the cores shared out among the workers

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .envs import Evaluator, Rollouts
-from .normalizer import GroupNorm, RunningNorm
-from .policy import PopulationPolicy
+from ..envs import Evaluator, Rollouts
+from ..normalizer import GroupNorm, RunningNorm
+from ..policy import PopulationPolicy
 from .runner import Run
 
 

@@ -48,9 +48,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .algorithm import Algorithm, check_settings
-from .envs import Rollouts
-from .presets import EnvPreset
+from ..envs import Rollouts
+from ..presets import EnvPreset
+from .base import Algorithm, check_settings
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 TRAIN_REWARDS = ("preset", "standard")

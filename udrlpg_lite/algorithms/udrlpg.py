@@ -30,12 +30,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algorithm import Algorithm, adam, check_settings, require_finite
-from .buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
-from .generator import PRESETS, PolicyGenerator
+from ..buffers import BucketBuffer, FIFOBuffer, RecencyBuffer, ReplayBuffer
+from ..generator import PRESETS, PolicyGenerator
+from ..presets import EnvPreset, ReturnScale, env_preset
+from .base import Algorithm, adam, check_settings, require_finite
 from .placement import choose_sim
 from .precision import check_precision, describe, update_in_bf16
-from .presets import EnvPreset, ReturnScale, env_preset
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import gymnasium
 import numpy as np
 import torch
 
-from .normalizer import RunningNorm
-from .policy import PolicySpec, forward, unflatten
+from ..normalizer import RunningNorm
+from ..policy import PolicySpec, forward, unflatten
 
 
 def render_episode(

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .envs import ENGINE_ENVS, make_evaluator
-from .envs.mujoco_batch import MujocoBatchEvaluator
-from .policy import PolicySpec, PopulationPolicy
+from ..envs import ENGINE_ENVS, make_evaluator
+from ..envs.mujoco_batch import MujocoBatchEvaluator
+from ..policy import PolicySpec, PopulationPolicy
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ PAPER_STEPS = {"Hopper-v5": 3_000_000}
 
 def parity(device: str, sizes: Sizes, seed: int = 0) -> list[dict]:
     """Item 1 (and 2): the same episodes on both engines; limits read after the rollouts."""
-    from .bench import _random_policies
-    from .envs.gpu_backend import WarpEvaluator
+    from ..envs.gpu_backend import WarpEvaluator
+    from .engine import _random_policies
 
     rows = []
     for env_id in ENGINE_ENVS:
@@ -105,8 +105,8 @@ def _timed(fn) -> float:
 
 def throughput(device: str, sizes: Sizes, seed: int = 0) -> dict:
     """Item 3: Hopper env-steps/s, physics only and end to end, against the CPU engine."""
-    from .bench import _engine_rate
-    from .envs.gpu_backend import WarpEvaluator
+    from ..envs.gpu_backend import WarpEvaluator
+    from .engine import _engine_rate
 
     env_id = "Hopper-v5"
     gpu = {}
@@ -126,8 +126,8 @@ def throughput(device: str, sizes: Sizes, seed: int = 0) -> dict:
 
 def update_rates(device: str, sizes: Sizes) -> dict:
     """Item 4: generator updates/s, eager and (on a GPU) captured as a CUDA graph."""
-    from .presets import env_preset
-    from .udrlpg import UDRLPG, UDRLPGConfig
+    from ..algorithms.udrlpg import UDRLPG, UDRLPGConfig
+    from ..presets import env_preset
 
     torch_device = device if device.startswith("cuda") else "cpu"
     config = UDRLPGConfig(precision="fp32", generator=sizes.generator, hidden=sizes.hidden)
@@ -145,7 +145,7 @@ def update_rates(device: str, sizes: Sizes) -> dict:
 
 def training(device: str, sizes: Sizes, out: Path, population: int) -> dict:
     """Item 5: UDRLPG on Hopper-v5 with the placement of ``--sim auto``; wall time and projection."""
-    from .runner import Run
+    from ..experiments.runner import Run
 
     overrides = {"precision": "fp32", "generator": sizes.generator, "hidden": sizes.hidden}
     overrides |= {"population": population} if population > 1 else {}
@@ -172,8 +172,8 @@ def training(device: str, sizes: Sizes, out: Path, population: int) -> dict:
 
 def run(out: Path, size: str = "full", device: str = "cuda") -> Path:
     """Every item above, in order; writes ``out/gpu-check.md`` and ``out/gpu-check.json``."""
-    from .envs import require_gpu_backend
-    from .precision import cpu_name
+    from ..algorithms.precision import cpu_name
+    from ..envs import require_gpu_backend
 
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")

@@ -10,10 +10,10 @@ from abc import ABC, abstractmethod
 import numpy as np
 import torch
 
-from .envs import Rollouts, make_evaluator
-from .normalizer import RunningNorm
-from .policy import PolicySpec, PopulationPolicy
-from .presets import EnvPreset
+from ..envs import Rollouts, make_evaluator
+from ..normalizer import RunningNorm
+from ..policy import PolicySpec, PopulationPolicy
+from ..presets import EnvPreset
 
 
 class NonFiniteError(ValueError):
@@ -54,7 +54,7 @@ def auto_device() -> str:
     """``train --device auto``: "cuda" where the gpu extra is installed and a CUDA GPU visible."""
     if not torch.cuda.is_available() or importlib.util.find_spec("mujoco_warp") is None:
         return "cpu"  # (importing warp without a GPU prints a warning: check torch first)
-    from .envs.gpu_backend import gpu_available
+    from ..envs.gpu_backend import gpu_available
 
     return "cuda" if gpu_available() else "cpu"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .critic import policy_map
+from ..critic import policy_map
 
 STAGES = (0.0, 0.1, 0.3, 1.0)  # fractions of the step budget at which a chain is recorded
 N_COMMANDS = 20  # GoGePo B.3: "a set of 20 commands, evenly spaced across the range"

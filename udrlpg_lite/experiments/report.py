@@ -17,9 +17,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
-from .plotting import read_metrics
+from .figures import read_metrics
+from .stats import mean_ci
 
 PASS_THRESHOLDS = {"InvertedPendulum-v5": 950.0, "Swimmer-v5": 250.0, "Hopper-v5": 2070.0}
 FINAL_EVALS = 20  # the last evaluations averaged into a run's final return
@@ -44,7 +44,7 @@ COLUMNS = [
 def variant(settings: dict) -> str:
     """The run's settings beyond its preset's, e.g. ``faithful`` or ``faithful, bucket_rule=newest``
     (the matmul precision, chosen per machine, is not part of it)."""
-    from .udrlpg import PRESET_SETTINGS
+    from ..algorithms.udrlpg import PRESET_SETTINGS
 
     preset = settings.get("preset", "faithful")
     own = PRESET_SETTINGS.get(preset, {}) if settings["algo"] == "udrlpg" else {}
@@ -84,14 +84,6 @@ def run_summary(out: Path) -> dict:
         "eval_every": settings["eval_every"],
         "eval_episodes": manifest["config"].get("eval_episodes"),
     }
-
-
-def mean_ci(values: np.ndarray) -> tuple[float, float]:
-    """95% bootstrap CI of the mean; a sample with no spread (every seed at 1000) is its value."""
-    if len(values) < 2 or np.ptp(values) == 0:
-        return float(values.mean()), float(values.mean())
-    ci = stats.bootstrap((values,), np.mean, confidence_level=0.95, random_state=0).confidence_interval
-    return float(ci.low), float(ci.high)
 
 
 def group_summary(runs: list[dict]) -> dict:
@@ -198,7 +190,7 @@ def is_paper_protocol(row: dict) -> bool:
 def in_table1(row: dict) -> bool:
     """The papers' protocol, or one of our named UDRLPG presets unchanged at the paper's budget
     (a variant: Table 1 names it as ours)."""
-    from .presets import ENV_PRESETS
+    from ..presets import ENV_PRESETS
 
     if is_paper_protocol(row):
         return True
@@ -210,7 +202,7 @@ def table1_markdown(rows: list[dict]) -> str:
     """Our final returns beside the papers' (GoGePo Appendix Table 1; UDRLPG Sec. 5); a group
     trained on another budget than the paper's says so in its settings, and an algorithm of the
     papers with no group of ours on an environment we ran gets a row "not run"."""
-    from .presets import ENV_PRESETS
+    from ..presets import ENV_PRESETS
 
     entries = []  # (env, algo, settings, ours, papers'), one table row each
     for row in filter(in_table1, rows):
