@@ -51,3 +51,9 @@ def test_a_group_gets_its_runs_commits_cpu_pauses_and_note(tmp_path):
     assert "| Intel(R) Xeon(R) Processor (avx2 amx_bf16) | 1 |" in row0
     assert row0.endswith("| none recorded |") and row1.endswith("| 3 min (SIGSTOP) |")
     assert "| running |" in row1  # an unfinished run is listed, with its status
+
+
+def test_every_note_names_a_folder_of_results():
+    notes = read_notes((RESULTS / "notes.md").read_text())
+    named = [name for name, value in notes.items() if isinstance(value, dict)]
+    assert named and [n for n in named if not (RESULTS / n).is_dir()] == []
