@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from udrlpg_lite.algorithms.udrlpg import PRESET_SETTINGS, UDRLPG, UDRLPGConfig
 from udrlpg_lite.buffers import BucketBuffer
+from udrlpg_lite.experiments.runner import build_config
 from udrlpg_lite.presets import env_preset
-from udrlpg_lite.runner import build_config
-from udrlpg_lite.udrlpg import PRESET_SETTINGS, UDRLPG, UDRLPGConfig
 
 IP = "InvertedPendulum-v5"
 SMALL = {"generator": "small", "hidden": (32, 32), "warmup": 3, "updates_per_rollout": 2}
@@ -34,7 +34,7 @@ def test_cover_mixes_the_rank_weights_with_a_uniform_share():
 
 def test_no_cover_is_the_authors_weighting_exactly():
     a, b = BucketBuffer(n_buckets=50), BucketBuffer(n_buckets=50, cover=0.0)
-    for i, r in enumerate(np.linspace(0, 1, 40) ** 2):
+    for r in np.linspace(0, 1, 40) ** 2:
         a.add(torch.zeros(2), float(r))
         b.add(torch.zeros(2), float(r))
     assert np.array_equal(a.probabilities(), b.probabilities())

@@ -1,4 +1,5 @@
-"""The summary over seeds: final return, bootstrap CI (scipy), pass rate, degenerate samples."""
+"""The summary over seeds: final return, sample std, bootstrap CI (scipy), the two pass rates,
+degenerate samples."""
 
 import csv
 import json
@@ -23,17 +24,26 @@ def fake_run(out, seed, returns, rmse=None, env="InvertedPendulum-v5"):
         (out / "commands.json").write_text(json.dumps({"rmse": rmse}))
 
 
-def test_final_return_pass_rate_and_rmse_by_hand(tmp_path):
+def test_final_return_pass_rates_std_and_rmse_by_hand(tmp_path):
     fake_run(tmp_path / "g" / "s0", 0, [10] * 5 + [1000] * 20, rmse=30.0)  # final 1000, passes
     fake_run(tmp_path / "g" / "s1", 1, [10] * 25, rmse=90.0)  # final 10, never passes
     fake_run(tmp_path / "g" / "s2", 2, [960] + [500] * 24, rmse=50.0)  # passes once, final 500
     (row,) = write_summary([tmp_path / "g"], tmp_path / "summary.csv")
-    assert row["n_seeds"] == 3 and row["pass_rate"] == pytest.approx(2 / 3, abs=1e-3)
+    assert row["n_seeds"] == 3 and row["reached_rate"] == pytest.approx(2 / 3, abs=1e-3)
+    assert row["final_pass_rate"] == pytest.approx(1 / 3, abs=1e-3)  # only s0 ends at 950+
     assert row["final_return_mean"] == pytest.approx((1000 + 10 + 500) / 3, abs=0.1)
+    # the sample std (ddof 1): sqrt(sum of squared deviations / (n - 1))
+    mean = (1000 + 10 + 500) / 3
+    by_hand = (((1000 - mean) ** 2 + (10 - mean) ** 2 + (500 - mean) ** 2) / 2) ** 0.5
+    assert row["final_return_std"] == pytest.approx(by_hand, abs=0.1)
+    assert row["final_return_std"] > np.std([1000, 10, 500]) + 50  # not the population std
     assert row["rmse_median"] == 50.0
     assert row["ci95_low"] <= row["final_return_mean"] <= row["ci95_high"]
     with open(tmp_path / "summary.csv") as f:
-        assert next(csv.DictReader(f))["pass_rate"] == str(row["pass_rate"])
+        written = next(csv.DictReader(f))
+    assert written["reached_rate"] == str(row["reached_rate"])
+    assert written["final_pass_rate"] == str(row["final_pass_rate"])
+    assert "pass_rate" not in written  # the old, ambiguous column is gone
 
 
 def test_every_seed_at_1000_gives_a_point_interval_not_nan():
@@ -84,7 +94,9 @@ def test_report_writes_the_table_beside_the_papers_and_the_figures(tmp_path):
     written = write_report([tmp_path / "runs"], tmp_path / "report")
     assert {"summary.csv", "table1.md", "learning_curves.png", "final_returns.png"} <= set(written)
     table = (tmp_path / "report" / "table1.md").read_text()
-    assert "| udrlpg | faithful | 1000 ± 0 (3) | 1000 to 1000 | 1.00 | 1000 (converges" in table
+    assert "| udrlpg | faithful | 1000 ± 0 (3) | 1000 to 1000 | 1.00 | 1.00 | 1000 (converges" in table
+    readme = (tmp_path / "report" / "README.md").read_text()  # the provenance of every run
+    assert "README.md" in written and "| s2 | complete |" in readme
     assert "nan" not in table.lower()
 
 
@@ -111,7 +123,8 @@ def test_table1_names_a_budget_other_than_the_papers():
         "final_return_std": 0.0,
         "ci95_low": 1500.0,
         "ci95_high": 1500.0,
-        "pass_rate": 0.0,
+        "reached_rate": 0.0,
+        "final_pass_rate": 0.0,
     }
     assert "| ddpg | faithful, 1M steps | 1500 ± 0 (1) |" in table1_markdown(
         [row | {"steps": 1_000_000}]
@@ -172,7 +185,8 @@ def test_table1_names_the_papers_algorithms_we_have_not_run():
         "final_return_std": 100.0,
         "ci95_low": 2400.0,
         "ci95_high": 2600.0,
-        "pass_rate": 1.0,
+        "reached_rate": 1.0,
+        "final_pass_rate": 0.8,
     }
     lines = table1_markdown([row]).splitlines()[2:]
     assert [line.split(" | ")[1:3] for line in lines] == [
@@ -182,6 +196,7 @@ def test_table1_names_the_papers_algorithms_we_have_not_run():
         ["udrl", "not run"],
         ["udrlpg", "not run"],
     ]  # every algorithm of the papers' Hopper row, ours first where we ran it
-    assert lines[2].endswith("| gogepo | not run | - | - | - | 2589 ± 300 |")
+    assert lines[0].endswith("| 2500 ± 100 (5) | 2400 to 2600 | 1.00 | 0.80 | 2340 ± 199 |")
+    assert lines[2].endswith("| gogepo | not run | - | - | - | - | 2589 ± 300 |")
     ours_only = row | {"variant": "demo", "preset": "demo", "algo": "udrlpg"}
     assert "| udrlpg | not run |" in table1_markdown([ours_only])  # a variant is not the paper's

@@ -157,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
         "roots", type=Path, nargs="+", help="folders of run directories (grouped by parent folder)"
     )
     report.add_argument(
-        "--out", type=Path, required=True, help="writes summary.csv, table1.md and the figures here"
+        "--out",
+        type=Path,
+        required=True,
+        help="writes summary.csv, table1.md, README.md (provenance) and the figures here",
     )
 
     export = sub.add_parser(

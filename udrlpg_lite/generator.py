@@ -154,7 +154,7 @@ class PolicyGenerator(nn.Module):
     def explore_at(
         self, commands: torch.Tensor, sigma: float, rng: torch.Generator | None = None
     ) -> torch.Tensor:
-        """One policy g_rho(c_p) = G_rho(c_p) + eps_p per command c_p of ``commands`` [P] (no gradient)."""
+        """One policy G_rho(c_p) + eps_p per command c_p of ``commands`` [P]; no gradient flows."""
         with torch.no_grad():
             theta = self(commands)
         device = theta.device

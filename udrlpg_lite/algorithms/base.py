@@ -170,7 +170,8 @@ class Algorithm(ABC):
         return rollouts
 
     def finish(self) -> None:
-        """Called once when the step budget is spent, before the final evaluation (default: nothing)."""
+        """Called once when the step budget is spent, before the final evaluation."""
+        return None  # most algorithms have nothing to finish
 
     def rollout_eval(self, spec: PolicySpec, thetas: torch.Tensor) -> Rollouts:
         """One evaluation episode per row of thetas (normaliser frozen); counted as eval steps."""

@@ -145,32 +145,47 @@ def _label(group: Path, runs: list[dict]) -> str:
 
 
 def learning_curves(groups: dict[Path, list[dict]], png: Path) -> None:
+    """One panel per env. Where no panel holds two groups of one algorithm (the papers'
+    protocol), each algorithm keeps one colour across all panels; else each group its own."""
+    algos = ["udrlpg", "gogepo", "ars", "ddpg", "udrl"]  # the papers' order, then any other
+    algos += sorted({r[0]["algo"] for r in groups.values()} - set(algos))
     envs = sorted({runs[0]["env"] for runs in groups.values()})
+    per_env = [[r[0]["algo"] for r in groups.values() if r[0]["env"] == env] for env in envs]
+    by_algo = all(len(found) == len(set(found)) for found in per_env)
     fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 3.8), squeeze=False)
     for ax, env in zip(axes[0], envs):
         for k, (group, runs) in enumerate((g, r) for g, r in groups.items() if r[0]["env"] == env):
+            colour = f"C{algos.index(runs[0]['algo']) if by_algo else k}"
             grid, mean, low, high = curve_band(runs)
-            ax.plot(grid, mean, color=f"C{k}", label=_label(group, runs))
-            ax.fill_between(grid, low, high, color=f"C{k}", alpha=0.2)
+            ax.plot(grid, mean, color=colour, label=_label(group, runs))
+            ax.fill_between(grid, low, high, color=colour, alpha=0.2)
         _axes(ax, env, "training environment steps", "evaluation return (mean over seeds, 95% CI)")
     _save(fig, png)
 
 
 def final_returns(groups: dict[Path, list[dict]], png: Path) -> None:
-    names = list(groups)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(names)), 4.2))
+    """One axis per env (their returns differ in scale), one column per group."""
+    envs = sorted({runs[0]["env"] for runs in groups.values()})
+    names = {env: [g for g, r in groups.items() if r[0]["env"] == env] for env in envs}
+    widths = [max(2, len(names[env])) for env in envs]
+    fig, axes = plt.subplots(1, len(envs), figsize=(max(6.0, 0.75 * sum(widths) + 1.5), 4.6),
+                             squeeze=False, width_ratios=widths)  # fmt: skip
     rng = np.random.default_rng(0)  # horizontal jitter of the dots only
-    for i, group in enumerate(names):
-        finals = np.array([r["final_return"] for r in groups[group]])
-        ax.scatter(i + rng.uniform(-0.15, 0.15, len(finals)), finals, s=14, color="C0", alpha=0.7)
-        low, high = mean_ci(finals)
-        ax.errorbar(i + 0.3, finals.mean(), yerr=[[finals.mean() - low], [high - finals.mean()]],
-                    color="C3", marker="D", ms=5, capsize=3)  # fmt: skip
-    ax.set_xticks(range(len(names)), [_label(g, groups[g]) for g in names], rotation=35, ha="right",
-                  fontsize=7)  # fmt: skip
-    ax.set_ylabel("final return (mean of last 20 evaluations)")
-    ax.set_title("final return per seed (dots), group mean with 95% CI (diamond)")
-    ax.grid(alpha=0.3, axis="y")
+    for ax, env in zip(axes[0], envs):
+        for i, group in enumerate(names[env]):
+            finals = np.array([r["final_return"] for r in groups[group]])
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(finals)), finals, s=14, color="C0",
+                       alpha=0.7)  # fmt: skip
+            low, high = mean_ci(finals)
+            ax.errorbar(i + 0.3, finals.mean(), yerr=[[finals.mean() - low], [high - finals.mean()]],
+                        color="C3", marker="D", ms=5, capsize=3)  # fmt: skip
+        ax.set_xticks(range(len(names[env])), [_label(g, groups[g]) for g in names[env]],
+                      rotation=35, ha="right", fontsize=7)  # fmt: skip
+        ax.set_xlim(-0.6, len(names[env]) - 0.2)
+        ax.set_title(env, fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("final return (mean of last 20 evaluations)")
+    fig.suptitle("final return per seed (dots), group mean with 95% CI (diamond)", fontsize=10)
     _save(fig, png)
 
 
