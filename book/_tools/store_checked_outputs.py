@@ -61,16 +61,24 @@ def refresh(path: Path, timeout: int = 900) -> list[str]:
 
 
 def check(paths: list[str]) -> None:
-    """Fail unless every checked cell has a stored output (or nbval checks nothing)."""
-    missing = []
+    """Fail unless every checked cell has a stored output (or nbval checks nothing) and
+    calls no ``glue``: a glued value is a display output, which is not stored, so nbval
+    would find an output it does not expect."""
+    missing, glued = [], []
     for p in paths:
         nb = nbformat.read(p, as_version=4)
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code" and cell.source.lstrip().startswith(MARK):
+                where = f"{p}: cell {i} ({cell.get('id', '?')})"
                 if not cell.outputs or cell.execution_count is None:
-                    missing.append(f"{p}: cell {i} ({cell.get('id', '?')})")
+                    missing.append(where)
+                if "glue(" in cell.source:
+                    glued.append(where)
     if missing:
         sys.exit("checked cells without stored output:\n  " + "\n  ".join(missing))
+    if glued:
+        head = "checked cells that call glue (move it to a cell of its own):\n  "
+        sys.exit(head + "\n  ".join(glued))
     print(f"{len(paths)} notebooks: every {MARK} cell has a stored output")
 
 
