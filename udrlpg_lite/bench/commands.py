@@ -1,5 +1,5 @@
 """The benchmark commands of ``python -m udrlpg_lite``: ``bench``, ``bench-population``,
-``bench-train`` and ``gpu-check``, their arguments and what each runs. The command line
+``bench-train``, ``gpu-check`` and ``authors-code``, their arguments and what each runs. The command line
 (``udrlpg_lite.cli``) adds them to its parser and hands them their parsed arguments; the modules
 they run are imported only once one is chosen, which keeps the start-up light.
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-BENCH_COMMANDS = ("bench", "bench-population", "bench-train", "gpu-check")
+BENCH_COMMANDS = ("bench", "bench-population", "bench-train", "gpu-check", "authors-code")
 
 
 def add_bench_parsers(sub) -> list[argparse.ArgumentParser]:
-    """The four commands' parsers, added to the command line's subparsers ``sub``."""
+    """The five commands' parsers, added to the command line's subparsers ``sub``."""
     bench = sub.add_parser("bench", help="time the batched engine against gymnasium and mj_step")
     bench.add_argument("--env", default="Hopper-v5")
     bench.add_argument("--policies", type=int, default=256)
@@ -53,7 +53,15 @@ def add_bench_parsers(sub) -> list[argparse.ArgumentParser]:
     gc.add_argument(
         "--device", default="cuda", help="cuda (or cuda:N); cpu: warp's CPU device, for testing"
     )
-    return [bench, pop, bt, gc]
+
+    ac = sub.add_parser(
+        "authors-code", help="run the UDRLPG authors' code (a clone of JacopoD/udrlpg_) on one seed"
+    )
+    ac.add_argument("--repo", type=Path, required=True, help="the clone of JacopoD/udrlpg_")
+    ac.add_argument("--env", default="InvertedPendulum-v4", help="an env the authors' code knows")
+    ac.add_argument("--seed", type=int, default=0)
+    ac.add_argument("--out", type=Path, required=True, help="the run directory to write")
+    return [bench, pop, bt, gc, ac]
 
 
 def run_bench(args: argparse.Namespace) -> None:
@@ -83,3 +91,9 @@ def run_bench(args: argparse.Namespace) -> None:
         from . import gpu_check
 
         print(f"wrote {gpu_check.run(args.out, args.size, args.device)}")
+        return
+    if args.cmd == "authors-code":
+        from . import authors_code
+
+        out = authors_code.run(args.repo, args.env, args.seed, args.out)
+        print(f"wrote {out}")
