@@ -200,3 +200,27 @@ def test_table1_names_the_papers_algorithms_we_have_not_run():
     assert lines[2].endswith("| gogepo | not run | - | - | - | - | 2589 ± 300 |")
     ours_only = row | {"variant": "demo", "preset": "demo", "algo": "udrlpg"}
     assert "| udrlpg | not run |" in table1_markdown([ours_only])  # a variant is not the paper's
+
+
+def test_the_authors_code_on_another_env_version_stands_beside_the_udrlpg_paper():
+    from udrlpg_lite.experiments.report import PAPER_TABLE1, same_task, table1_markdown
+
+    assert same_task("InvertedPendulum-v4", PAPER_TABLE1) is PAPER_TABLE1["InvertedPendulum-v5"]
+    assert same_task("Walker2d-v5", PAPER_TABLE1) is None
+    row = {
+        "env": "InvertedPendulum-v4",
+        "algo": "udrlpg-authors",
+        "preset": "faithful",
+        "variant": "faithful",
+        "steps": 100_000,  # the task's budget: no "M steps" in the settings
+        "n_seeds": 5,
+        "final_return_mean": 500.0,
+        "final_return_std": 300.0,
+        "ci95_low": 250.0,
+        "ci95_high": 750.0,
+        "reached_rate": 0.4,
+        "final_pass_rate": 0.2,
+    }
+    line = table1_markdown([row]).splitlines()[2]
+    assert "| udrlpg-authors | faithful | 500 ± 300 (5) |" in line
+    assert line.endswith(f"| {PAPER_TABLE1['InvertedPendulum-v5']['udrlpg']} |")

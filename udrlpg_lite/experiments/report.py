@@ -27,6 +27,7 @@ from .figures import read_metrics
 from .stats import mean_ci
 
 PASS_THRESHOLDS = {"InvertedPendulum-v5": 950.0, "Swimmer-v5": 250.0, "Hopper-v5": 2070.0}
+PASS_THRESHOLDS["InvertedPendulum-v4"] = 950.0  # the authors' code runs the -v4 task
 FINAL_EVALS = 20  # the last evaluations averaged into a run's final return
 COLUMNS = [
     "env",
@@ -193,6 +194,15 @@ PAPER_TABLE1 = {
 }
 
 
+def same_task(env: str, table: dict) -> object | None:
+    """The entry of ``table`` for ``env`` or, failing that, for another version of its task
+    (``InvertedPendulum-v4`` -> the ``InvertedPendulum-v5`` entry); None if there is none."""
+    if env in table:
+        return table[env]
+    task = env.rsplit("-", 1)[0]
+    return next((v for k, v in table.items() if k.rsplit("-", 1)[0] == task), None)
+
+
 def is_paper_protocol(row: dict) -> bool:
     """A group run with an algorithm's faithful settings (the papers' protocol), nothing changed."""
     return row["variant"] == "faithful"
@@ -218,15 +228,17 @@ def table1_markdown(rows: list[dict]) -> str:
     entries = []  # (env, algo, settings, ours, papers'), one table row each
     for row in filter(in_table1, rows):
         settings = "faithful" if is_paper_protocol(row) else f"{row['variant']} (ours)"
-        budget = ENV_PRESETS[row["env"]].steps if row["env"] in ENV_PRESETS else None
-        if row["steps"] and row["steps"] != budget:
+        budget = same_task(row["env"], ENV_PRESETS)
+        if row["steps"] and row["steps"] != (budget.steps if budget else None):
             settings += f", {row['steps'] / 1e6:g}M steps"
         ours = (
             f"{row['final_return_mean']:.0f} ± {row['final_return_std']:.0f} ({row['n_seeds']}) | "
             f"{row['ci95_low']:.0f} to {row['ci95_high']:.0f} | "
             f"{row['reached_rate']:.2f} | {row['final_pass_rate']:.2f}"
         )
-        theirs = PAPER_TABLE1.get(row["env"], {}).get(row["algo"], "-")
+        # the authors' own code (algo udrlpg-authors) stands beside the UDRLPG paper's value
+        paper = same_task(row["env"], PAPER_TABLE1) or {}
+        theirs = paper.get(row["algo"].removesuffix("-authors"), "-")
         entries.append((row["env"], row["algo"], settings, ours, theirs))
     for env in sorted({row["env"] for row in rows} & set(PAPER_TABLE1)):
         done = {row["algo"] for row in rows if row["env"] == env and is_paper_protocol(row)}
