@@ -48,8 +48,6 @@ PAPER_VALUES = [
     r"AAAI 2023",  # the GoGePo paper's venue
     r"\b95%(?=\s+(?:bootstrap|CI|confidence|intervals?))",  # the interval's name (mean_ci's level)
 ]
-# Markdown cells another branch rewrites (chapter 9's Figure 9.5 text); scanned once merged.
-NOT_YET = {"745a9a61"}
 
 NUMBERED = (
     r"(?:Figures?|Fig\.|Tables?|Sec\.|Sections?|Eq\.|Equations?|[Cc]hapters?|Appendix|"
@@ -100,6 +98,6 @@ def test_the_scan_catches_a_hand_typed_number():
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_no_hand_typed_number_in_the_prose(chapter):
     nb = nbformat.read(ROOT / "book" / chapter, as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "markdown" and c.get("id") not in NOT_YET]
+    cells = [c for c in nb.cells if c.cell_type == "markdown"]
     found = [(c.get("id"), hit) for c in cells for hit in hand_typed(c.source)]
     assert found == [], "\n".join(f"cell {i}: ...{hit!r}..." for i, hit in found)

@@ -158,6 +158,7 @@ def run(repo: Path, env: str, seed: int, out: Path) -> Path:
         "steps_budget": settings.max_steps,
         "env_steps": settings.max_steps - 1,  # it stops when the next step would be the last
         "config": {"eval_episodes": 5},
+        "run_info": {"update_precision": "fp32"},  # the authors' code trains in torch's default
         "versions": _versions(),
         "wall_time_s": round(wall, 2),
         "status": "complete",
