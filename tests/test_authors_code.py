@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from udrlpg_lite.bench.authors_code import Recorder, authors_commit, command_test
+from udrlpg_lite.bench.authors_code import Recorder, authors_commit, command_test, run
 
 
 def test_command_test_reads_the_last_extensive_evaluation():
@@ -35,3 +35,8 @@ def test_recorder_keeps_evaluations_only():
 def test_a_folder_that_is_not_the_authors_clone_is_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="not a clone of JacopoD/udrlpg_"):
         authors_commit(tmp_path)
+
+
+def test_an_env_the_authors_code_does_not_know_is_one_clear_error(tmp_path: Path):
+    with pytest.raises(ValueError, match="the authors' code knows .*got 'InvertedPendulum-v5'"):
+        run(tmp_path, "InvertedPendulum-v5", 0, tmp_path / "out")

@@ -38,6 +38,7 @@ import torch
 from ..experiments.runner import _commit, _device_description, _versions
 
 ALGO = "udrlpg-authors"
+ENVS = ("InvertedPendulum-v4", "Swimmer-v4", "Hopper-v4", "HalfCheetah-v4", "CartPole-v1")  # its own
 
 
 class Recorder(types.ModuleType):
@@ -103,6 +104,8 @@ def command_test(history: np.ndarray, max_reward: float, min_reward: float) -> d
 def run(repo: Path, env: str, seed: int, out: Path) -> Path:
     """Train the authors' UDRLPG on ``env`` (an env their code knows, e.g. InvertedPendulum-v4)
     with ``seed`` (torch with the threads the command line set); write the run directory ``out``."""
+    if env not in ENVS:
+        raise ValueError(f"the authors' code knows {', '.join(ENVS)}; got {env!r}")
     repo = repo.resolve()
     commit = authors_commit(repo)
     out.mkdir(parents=True, exist_ok=True)
@@ -119,7 +122,10 @@ def run(repo: Path, env: str, seed: int, out: Path) -> Path:
     config.gym_env_name, config.seed = env, seed
     Tracker.create_directoy = lambda self, path, name: str(_mkdir(out / "authors"))
     settings = parse_config(types.SimpleNamespace(**_plain(config)), is_sweep=False)
-    command = " ".join(["python -m udrlpg_lite authors-code", *sys.argv[2:]])
+    command = (
+        f"python -m udrlpg_lite authors-code --repo {repo} --env {env} --seed {seed} "
+        f"--threads {torch.get_num_threads()} --out {out}"
+    )
     np.seterr(invalid="raise")  # as the authors' __main__ sets it
     start = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # its progress line; ours stays clean
