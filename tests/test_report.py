@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from udrlpg_lite.experiments.report import write_summary
-from udrlpg_lite.experiments.stats import mean_ci
+from udrlpg_lite.experiments.stats import mean_ci, median_ci
 
 
 def fake_run(out, seed, returns, rmse=None, env="InvertedPendulum-v5"):
@@ -55,6 +56,15 @@ def test_the_interval_is_scipys_bootstrap():
     values = np.array([100.0, 300.0, 500.0, 800.0, 1000.0, 950.0])
     low, high = mean_ci(values)
     assert low < values.mean() < high and 100 <= low and high <= 1000
+
+
+def test_the_median_interval_is_scipys_percentile_bootstrap():
+    values = np.array([100.0, 300.0, 500.0, 800.0, 1000.0, 950.0])
+    expected = stats.bootstrap(
+        (values,), np.median, confidence_level=0.95, method="percentile", random_state=0
+    ).confidence_interval
+    assert median_ci(values) == (expected.low, expected.high)
+    assert median_ci(np.array([42.0])) == (42.0, 42.0)  # one seed: no interval, its value
 
 
 def test_a_folder_without_runs_is_one_clear_error(tmp_path):
