@@ -62,6 +62,19 @@ def test_every_number_glued_into_the_text_is_computed_by_a_cell():
         assert not missing, f"{path.name} cites numbers no cell computes: {sorted(missing)}"
 
 
+def test_no_number_is_glued_by_two_cells():
+    """mystnb warns on a key glued twice in a chapter (and `-W` fails the build): one cell each."""
+    for path in CHAPTERS:
+        seen: dict[str, int] = {}
+        twice = set()
+        for i, source in enumerate(code_cells(path)):
+            for key in set(GLUE_CALL.findall(source)):
+                if key in seen:
+                    twice.add(key)
+                seen[key] = i
+        assert not twice, f"{path.name} glues these keys in two cells: {sorted(twice)}"
+
+
 def test_glue_patterns_read_what_the_book_writes():
     assert GLUE_REF.findall("first pass at {glue:text}`ars_first:,.0f` steps") == ["ars_first"]
     assert GLUE_CALL.findall('glue("ars_first", first, display=False)') == ["ars_first"]
