@@ -120,6 +120,19 @@ def test_table1_names_our_presets_at_the_papers_budget_as_ours():
     assert in_table1({"env": "Hopper-v5", "algo": "ars", "variant": "faithful", "steps": 1})
 
 
+def test_table1_shows_a_protocol_question_at_the_papers_budget_beside_the_faithful_row():
+    from udrlpg_lite.experiments.report import in_table1, table1_settings
+
+    row = {"env": "Hopper-v5", "algo": "udrl", "preset": "faithful"}
+    asked = row | {"variant": "faithful, train_reward=standard"}
+    assert in_table1(asked | {"steps": 3_000_000})
+    assert not in_table1(asked | {"steps": 300_000})  # a reduced-budget audit run stays out
+    assert not in_table1(row | {"variant": "faithful, lr=0.1", "steps": 3_000_000})
+    assert table1_settings(asked) == "faithful, but the standard reward in training"
+    assert table1_settings(row | {"variant": "faithful"}) == "faithful"
+    assert table1_settings(row | {"variant": "demo"}) == "demo (ours)"
+
+
 def test_table1_names_a_budget_other_than_the_papers():
     from udrlpg_lite.experiments.report import table1_markdown
 

@@ -208,15 +208,33 @@ def is_paper_protocol(row: dict) -> bool:
     return row["variant"] == "faithful"
 
 
+# The faithful settings with one change of a protocol the papers leave open, at the paper's
+# budget: Table 1 shows them beside the faithful row, under these names. GoGePo's appendix does not
+# say whether its UDRL baseline trained on Hopper with the healthy reward (book chapter 3).
+PROTOCOL_QUESTIONS = {
+    "faithful, train_reward=standard": "faithful, but the standard reward in training",
+}
+
+
 def in_table1(row: dict) -> bool:
-    """The papers' protocol, or one of our named UDRLPG presets unchanged at the paper's budget
-    (a variant: Table 1 names it as ours)."""
+    """The papers' protocol (or it with a change the papers leave open, ``PROTOCOL_QUESTIONS``),
+    or one of our named UDRLPG presets unchanged, at the paper's budget (a variant: Table 1
+    names it as ours)."""
     from ..presets import ENV_PRESETS
 
     if is_paper_protocol(row):
         return True
     budget = ENV_PRESETS[row["env"]].steps if row["env"] in ENV_PRESETS else None
+    if row["variant"] in PROTOCOL_QUESTIONS:
+        return row["steps"] == budget
     return row["algo"] == "udrlpg" and row["variant"] == row["preset"] and row["steps"] == budget
+
+
+def table1_settings(row: dict) -> str:
+    """How Table 1 names a group's settings: faithful, a protocol question, or our variant."""
+    if is_paper_protocol(row):
+        return "faithful"
+    return PROTOCOL_QUESTIONS.get(row["variant"], f"{row['variant']} (ours)")
 
 
 def table1_markdown(rows: list[dict]) -> str:
@@ -227,7 +245,7 @@ def table1_markdown(rows: list[dict]) -> str:
 
     entries = []  # (env, algo, settings, ours, papers'), one table row each
     for row in filter(in_table1, rows):
-        settings = "faithful" if is_paper_protocol(row) else f"{row['variant']} (ours)"
+        settings = table1_settings(row)
         budget = same_task(row["env"], ENV_PRESETS)
         if row["steps"] and row["steps"] != (budget.steps if budget else None):
             settings += f", {row['steps'] / 1e6:g}M steps"
