@@ -65,13 +65,12 @@ def test_every_number_glued_into_the_text_is_computed_by_a_cell():
 def test_no_number_is_glued_by_two_cells():
     """mystnb warns on a key glued twice in a chapter (and `-W` fails the build): one cell each."""
     for path in CHAPTERS:
-        seen: dict[str, int] = {}
-        twice = set()
-        for i, source in enumerate(code_cells(path)):
-            for key in set(GLUE_CALL.findall(source)):
-                if key in seen:
-                    twice.add(key)
-                seen[key] = i
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for source in code_cells(path):
+            keys = set(GLUE_CALL.findall(source))
+            twice |= keys & seen
+            seen |= keys
         assert not twice, f"{path.name} glues these keys in two cells: {sorted(twice)}"
 
 
