@@ -70,6 +70,31 @@ def test_replay_compares_each_stored_return_with_its_policy_now(run):
     assert "mean |stored - replayed|" in format_census(result)
 
 
+def test_separation_is_one_for_noisy_copies_of_one_policy_and_grows_with_a_real_difference(run):
+    """Analytic: for theta = center + sigma * eps, |mean_a - mean_b|^2 / (sigma^2 d (1/n_a + 1/n_b))
+    is chi^2_d / d, 1 within a few sqrt(2 / d); centers D apart add D^2 to the numerator."""
+    sigma, d = run.algo.config.sigma, run.algo.spec.n_params
+    gen = torch.Generator().manual_seed(0)
+    center = torch.randn(d, generator=gen)
+    shift = torch.zeros(d)
+    shift[: d // 2] = 3 * sigma  # |shift| = 3 sigma sqrt(d / 2)
+    original = run.algo.buffer
+    try:
+        buffer = FIFOBuffer(100)
+        for r, extra in [(50.0, shift)] * 4 + [(450.0, 0.0)] * 4 + [(950.0, 0.0)] * 8:
+            buffer.add(center + extra + sigma * torch.randn(d, generator=gen), run.algo.scale(r))
+        run.algo.buffer = buffer
+        result = census(run, bins=10)
+    finally:
+        run.algo.buffer = original
+    sep = np.array(result["separation"])
+    assert np.isnan(sep[[1, 2, 3, 5, 6, 7, 8, 9]]).all()  # empty ranges and the top one
+    assert sep[4] == pytest.approx(1.0, abs=5 * np.sqrt(2 / d))  # copies of the top's policy
+    expected = np.sqrt(1 + (9 * sigma**2 * d / 2) / (sigma**2 * d * (1 / 4 + 1 / 8)))
+    assert sep[0] == pytest.approx(expected, rel=0.05)
+    assert "separation" in format_census(result)
+
+
 def test_a_run_without_a_policy_buffer_is_one_line(tmp_path):
     ars = Run.create(tmp_path / "ars", "ars", IP, 100, 0, {}, 100)
     with pytest.raises(ValueError, match="ars run: it has no policy buffer"):

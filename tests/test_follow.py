@@ -66,6 +66,21 @@ def test_without_exploration_commands_the_authors_schedule_is_kept(monkeypatch):
     assert algo.rng.bit_generator.state == state  # no extra random numbers drawn
 
 
+def test_shrunk_policies_lie_on_the_line_from_the_commands_policy_to_zero():
+    algo = small_algo(population=400, shrink_share=0.5)
+    algo.iterate()  # warm-up
+    thetas = algo.explore()
+    with torch.no_grad():
+        top = algo.generator(torch.tensor([algo.command]))[0]
+    alpha = thetas @ top / (top @ top)  # the coefficient along G(c)
+    off_line = (thetas - alpha[:, None] * top).norm(dim=1) / top.norm()
+    shrunk = off_line < 1e-5  # noisy policies are off the line by about sigma sqrt(d) / |G(c)|
+    assert 200 - 3 * 10 < shrunk.sum() < 200 + 3 * 10  # binomial(400, 0.5)
+    assert (off_line[~shrunk] > 0.1).all()
+    a = alpha[shrunk].numpy()
+    assert a.min() >= 0 and a.max() <= 1 and abs(a.mean() - 0.5) < 3 * (1 / 12) ** 0.5 / 200**0.5
+
+
 def scripted_scores(algo, scores):
     """Make the elite checks score the given scaled returns in turn, each taking 100 steps."""
     scores = iter(scores)

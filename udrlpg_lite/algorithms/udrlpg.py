@@ -73,6 +73,10 @@ class UDRLPGConfig:
     # uniformly over [0, best stored] instead of at the command
     cover_share: float = 0.0
     explore_share: float = 0.0
+    # ours: a share of rollouts plays the command's policy shrunk towards zero, alpha * G(c) with
+    # alpha ~ U(0, 1) and no noise, so the buffer holds lower-return policies that differ from the
+    # best one by more than noise (``explore``)
+    shrink_share: float = 0.0
     # ours, keep the best (``elite_check``): now and then play G(c) without noise ``elite_episodes``
     # times, as training steps, spending at most ``elite_share`` of them so; the best generator so
     # scored is the elite, and one that scores more than ``elite_tolerance`` (scaled) below it is
@@ -101,6 +105,7 @@ class UDRLPGConfig:
         shares = {
             "cover_share": 0 <= self.cover_share <= 1,
             "explore_share": 0 <= self.explore_share <= 1,
+            "shrink_share": 0 <= self.shrink_share <= 1,
             "elite_share": 0 < self.elite_share <= 1,
         }
         check_settings(self, shares, "a share: must be in [0, 1], elite_share above 0")
@@ -256,15 +261,32 @@ class UDRLPG(Algorithm):
     def explore(self) -> torch.Tensor:
         """Line 7: the population's policies. Each explores at the command, or, with probability
         ``explore_share`` (ours), at a command drawn uniformly over [0, best stored return], so that
-        every part of the identity curve keeps getting fresh hindsight pairs (theta, r)."""
+        every part of the identity curve keeps getting fresh hindsight pairs (theta, r).
+
+        With probability ``shrink_share`` (ours) a policy is instead alpha * G(c), alpha ~ U(0, 1),
+        without noise. Noisy copies of one policy differ by sigma * sqrt(d) whatever their returns,
+        so the regression cannot tell from them which weights belong to a low return
+        (``buffer_census.separation``); shrunk ones lie on the line from G(c) to the null policy,
+        each stored with the return it really obtained, so the low buckets hold policies that are
+        truly different and the generator can learn where along that line each return lies.
+        """
         cfg = self.config
-        if cfg.explore_share == 0:  # the authors' schedule, drawing no extra random numbers
+        if cfg.explore_share == 0 and cfg.shrink_share == 0:  # the authors': no extra random numbers
             return self.generator.explore(self.command, cfg.population, cfg.sigma, self.explore_rng)
         commands = np.full(cfg.population, self.command)
         spread = self.rng.random(cfg.population) < cfg.explore_share
         commands[spread] = self.rng.uniform(0.0, max(self.buffer.best_return, 0.0), spread.sum())
         commands = torch.tensor(commands, dtype=torch.float32, device=self.device)
-        return self.generator.explore_at(commands, cfg.sigma, self.explore_rng)
+        thetas = self.generator.explore_at(commands, cfg.sigma, self.explore_rng)
+        if cfg.shrink_share > 0:
+            shrunk = torch.from_numpy(self.rng.random(cfg.population) < cfg.shrink_share)
+            alpha = torch.from_numpy(self.rng.random(cfg.population)).float().to(self.device)
+            if shrunk.any():
+                with torch.no_grad():
+                    top = self.generator(torch.tensor([self.command], device=self.device))
+                shrunk = shrunk.to(self.device)
+                thetas[shrunk] = alpha[shrunk, None] * top
+        return thetas
 
     # --- ours: keep the best generator ------------------------------------------------------------
     def elite_score(self) -> float:
