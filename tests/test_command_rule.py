@@ -2,6 +2,7 @@
 step accounting and determinism (resume: tests/test_udrlpg.py)."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,7 +23,9 @@ def achieved_algo(seed=0, **kw):
 
 def fake_probe_returns(algo, scaled_returns):
     """Make the probe episodes score the given scaled returns (hand-computed cases)."""
-    algo.rollout_and_store = lambda thetas: np.array([algo.scale.unscale(r) for r in scaled_returns])
+    returns = np.array([algo.scale.unscale(r) for r in scaled_returns])
+    algo.rollout_and_store = lambda thetas: returns
+    algo.rollout_decide = lambda spec, thetas: SimpleNamespace(returns=returns)  # the final probe
 
 
 @pytest.mark.parametrize(
@@ -102,3 +105,30 @@ def test_train_without_arguments_is_the_demo_and_env_gives_the_faithful_preset(c
     assert settings["preset"] == "faithful" and "command_rule" not in settings["config"]
     assert main(["train", "--algo", "ars", "--preset", "reliable", "--out", str(tmp_path / "a")]) == 2
     assert "udrlpg preset" in capsys.readouterr().err
+
+
+def test_a_run_ends_at_the_command_its_last_probe_finds_best():
+    """finish(): the command chosen by the last periodic probe can have gone stale (its policy now
+    fails while lower commands' succeed); the final probe moves it, spending training steps."""
+    algo = achieved_algo(probe_every=1000)
+    algo.iterate()
+    algo.buffer.best_return = 0.8
+    algo.command = 0.8  # chosen long ago
+    fake_probe_returns(algo, [0.10, 0.95, 0.95, 0.96, 0.12])  # now c = 0.8 fails
+    algo.finish()  # 0.2, 0.4 and 0.6 score alike: the middle one, away from the cliff at 0.8
+    assert algo.command == pytest.approx(0.4)
+    fake_probe_returns(algo, [0.10, 0.20, 0.30, 0.40, 0.90])  # a generator that follows
+    algo.finish()
+    assert algo.command == pytest.approx(0.8)
+    real = achieved_algo()
+    real.iterate()
+    added, normaliser = real.buffer.n_added, real.normalizer.state_dict()
+    steps = real.env_steps
+    real.finish()  # real episodes: counted as training steps, stored nowhere, normaliser frozen
+    assert real.env_steps > steps and real.buffer.n_added == added
+    after = real.normalizer.state_dict()
+    assert after["count"] == normaliser["count"] and torch.equal(after["m2"], normaliser["m2"])
+    faithful = UDRLPG(IP, env_preset(IP), 0, UDRLPGConfig(**SMALL))
+    faithful.probe = lambda: pytest.fail("the authors' rule does not probe, at the end either")
+    faithful.iterate()
+    faithful.finish()

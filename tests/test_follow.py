@@ -144,6 +144,7 @@ def test_invalid_shares_name_the_problem(field, value):
 def test_the_follow_preset_switches_every_mechanism_on():
     config = build_config("udrlpg", IP, dict(PRESET_SETTINGS["follow"]))
     assert config.cover_share > 0 and config.explore_share > 0 and config.keep_best
+    assert config.shrink_share > 0 and config.lr > UDRLPGConfig().lr
     assert build_config("udrlpg", IP, {"keep_best": "false"}).keep_best is False
     with pytest.raises(ValueError, match="keep_best"):
         build_config("udrlpg", IP, {"keep_best": "maybe"})
@@ -161,3 +162,17 @@ def test_the_command_spread_measures_how_far_apart_low_and_high_commands_write_p
         for layer in algo.generator.nets.values():
             layer[0].weight[:, -1] = 0.0
     assert algo.spread() == 0.0
+
+
+def test_the_drift_measures_how_far_training_moved_the_generator_from_its_start():
+    algo = small_algo(seed=3)
+    algo.iterate()  # the warm-up: no update yet
+    assert algo.evaluate()["drift"] == 0.0
+    for _ in range(3):
+        algo.iterate()
+    fresh = small_algo(seed=3).generator  # the same seed builds G_0 again
+    c = torch.tensor([algo.command])
+    with torch.no_grad():
+        expected = float(((algo.generator(c) - fresh(c)) ** 2).mean().sqrt())
+    assert expected > 0
+    assert algo.evaluate()["drift"] == pytest.approx(expected, rel=1e-5)

@@ -79,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PRESETS,
         default=None,
         help="udrlpg settings: faithful (the authors', the default with --env), reliable (ours: "
-        "command by achieved return, newest policies kept), demo (reliable with a small policy "
-        "and generator; the default without --env)",
+        "command by achieved return, newest policies kept), follow (ours: reliable with the "
+        "command-following mechanisms and lr 1e-4), demo (reliable with a small policy and "
+        "generator; the default without --env)",
     )
     train.add_argument(
         "--seeds",

@@ -137,7 +137,9 @@ class UDRLPGConfig:
 # authors' algorithm (the reproduction's default); "reliable" and "demo" are ours, not the paper's:
 # the command chosen by what the generator's policies achieve (``probe``) and full buckets keeping
 # their newest policies, at the paper's sizes ("reliable") or, for the built-in demo, with a small
-# policy (64, 64) and generator ("small" preset) and a learning rate to match.
+# policy (64, 64) and generator ("small" preset) and a learning rate to match. "follow" (ours) adds
+# to "reliable" the command-following mechanisms (cover, exploration commands, shrunk policies,
+# keep-best) and a learning rate high enough for the generator to move (book chapter 7).
 PRESET_SETTINGS: dict[str, dict[str, object]] = {
     "faithful": {},
     "reliable": {"command_rule": "achieved", "bucket_rule": "newest"},
@@ -146,7 +148,9 @@ PRESET_SETTINGS: dict[str, dict[str, object]] = {
         "bucket_rule": "newest",
         "cover_share": 0.5,
         "explore_share": 0.2,
+        "shrink_share": 0.2,
         "keep_best": True,
+        "lr": 1e-4,  # 50x the authors': at 2e-6 the generator's output barely moves (``drift``)
     },
     "demo": {
         "command_rule": "achieved",
@@ -177,6 +181,8 @@ class UDRLPG(Algorithm):
         self.spec = self.policy_spec(config.hidden)
         # built on the CPU, then moved: the same seed gives the same initial generator everywhere
         self.generator = PolicyGenerator(self.spec, PRESETS[config.generator]).to(self.device)
+        # G_0, the generator as initialised, the origin of ``drift`` (rebuilt alike on resume)
+        self.initial_generator = copy.deepcopy(self.generator).requires_grad_(False)
         self.optimizer = adam(self.generator.parameters(), config.lr)
         self.buffer = config.make_buffer()  # holds the thetas where they were made: on the device
         self.scale = ReturnScale(*preset.return_range)
@@ -234,26 +240,34 @@ class UDRLPG(Algorithm):
         return rollouts.returns
 
     # --- our command rule: explore where the generator's own policies score best ----------------
-    def probe(self) -> tuple[np.ndarray, np.ndarray]:
+    def probe(self, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Play G_rho(c) without noise once at ``probe_commands`` commands evenly over [0, c_max].
 
         c_max is the best scaled return stored so far (the authors' command). Every probe episode
         is a policy with an observed return, so it is stored like any rollout, and its steps count
         as training steps: choosing the command is a training decision. The command becomes the
         highest probed c whose policy scored within ``probe_tolerance`` of the best probe, so a
-        generator whose policies all score alike keeps the authors' optimistic c_max. Returns
-        (commands, returns), both scaled. This rule is ours (``command_rule="achieved"``), not the
-        paper's.
+        generator whose policies all score alike keeps the authors' optimistic c_max. The
+        ``final`` probe, which sets the command the run ends at, is a decision only
+        (``rollout_decide``: nothing stored, the normaliser frozen, so the policies it scores are
+        the ones the final evaluation plays) and takes the middle one of the best-scoring commands:
+        the highest often lies at the edge of a cliff, where one episode reached the top and most
+        do not. Returns (commands, returns), both scaled. This rule is ours
+        (``command_rule="achieved"``), not the paper's.
         """
         cfg = self.config
         commands = np.linspace(0.0, self.buffer.best_return, cfg.probe_commands)
         with torch.no_grad():
             thetas = self.generator(torch.tensor(commands, dtype=torch.float32, device=self.device))
         steps = self.env_steps
-        returns = np.array([self.scale(float(r)) for r in self.rollout_and_store(thetas)])
+        if final:
+            raw = self.rollout_decide(self.spec, thetas).returns
+        else:
+            raw = self.rollout_and_store(thetas)
+        returns = np.array([self.scale(float(r)) for r in raw])
         self.probe_env_steps += self.env_steps - steps
         good = np.flatnonzero(returns >= returns.max() - cfg.probe_tolerance)
-        self.command = float(commands[good[-1]])
+        self.command = float(commands[good[len(good) // 2] if final else good[-1]])
         self.next_probe = self.iterations + cfg.probe_every
         return commands, returns
 
@@ -332,7 +346,13 @@ class UDRLPG(Algorithm):
         self.next_elite_check = self.env_steps + int(spent * (1 - cfg.elite_share) / cfg.elite_share)
 
     def finish(self) -> None:
-        """keep_best: a last check, so that the run ends with the elite if it fell below it."""
+        """When the budget is spent (ours): with command_rule "achieved" a last probe
+        (``probe(final=True)``), so that the run ends at a command whose policy scores best now,
+        not at one chosen up to ``probe_every`` iterations of updates ago; with keep_best then a
+        last check, so that the run ends with the elite if it fell below it. Both spend training
+        steps, as always."""
+        if self.config.command_rule == "achieved":
+            self.probe(final=True)
         if self.config.keep_best:
             self.elite_check()
 
@@ -360,7 +380,10 @@ class UDRLPG(Algorithm):
     def evaluate(self) -> dict[str, float]:
         """Roll out G_rho(c) without noise at the current command, ``eval_episodes`` times."""
         thetas = self.generator.explore(self.command, self.config.eval_episodes, 0.0)
-        row = self.summary(self.rollout_eval(self.spec, thetas)) | {"command_spread": self.spread()}
+        row = self.summary(self.rollout_eval(self.spec, thetas)) | {
+            "command_spread": self.spread(),
+            "drift": self.drift(),
+        }
         if self.config.keep_best:  # what keep_best did so far, beside the evaluation
             row["elite_score"] = self.scale.unscale(self.elite["score"]) if self.elite else float("nan")
             row["rollbacks"] = self.rollbacks
@@ -375,6 +398,16 @@ class UDRLPG(Algorithm):
         with torch.no_grad():
             low, high = self.generator(torch.tensor([0.0, top], device=self.device))
         return float((high - low).pow(2).mean().sqrt())
+
+    def drift(self) -> float:
+        """How far training has moved the generator's output: the RMS over weights of
+        G_t(c) - G_0(c) at the current command c, G_0 the generator as initialised. Set beside
+        sigma: a drift below sigma means that all the updates so far changed the policy at the
+        command by less than one exploration step, so no command can yet write a policy much
+        different from any other's (book chapter 7, "A generator that cannot move")."""
+        with torch.no_grad():
+            c = torch.tensor([self.command], device=self.device)
+            return float((self.generator(c) - self.initial_generator(c)).pow(2).mean().sqrt())
 
     def command_sweep(self, commands: np.ndarray, episodes: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Achieved returns of G_rho(c) (no noise) for each command c in returns' units (the
