@@ -55,6 +55,21 @@ def test_newest_rule_replaces_the_oldest_in_a_full_bucket():
         BucketBuffer(rule="last")
 
 
+def test_freeze_rule_tracks_the_top_and_keeps_what_the_buckets_below_held():
+    buf = BucketBuffer(n_buckets=10, bucket_capacity=1, rule="freeze", freeze_margin=0.15)
+    assert buf.add(theta(0), 0.52)  # bucket 5, the best so far
+    assert buf.add(theta(1), 0.55)  # within the margin of the best (0.55): newest, replaces 0.52
+    assert [int(e.theta[0]) for e in buf.buckets[5]] == [1]
+    assert buf.add(theta(2), 0.75)  # the generator climbs: bucket 7, best 0.75
+    assert not buf.add(theta(3), 0.58)  # bucket 5 is now 0.17 below the best: frozen, kept 0.55
+    assert [int(e.theta[0]) for e in buf.buckets[5]] == [1]
+    assert buf.add(theta(4), 0.71)  # bucket 7 is within the margin: newest
+    assert [int(e.theta[0]) for e in buf.buckets[7]] == [4]
+    assert buf.add(theta(5), 0.31)  # an empty bucket takes any arrival, frozen or not
+    with pytest.raises(ValueError, match="freeze_margin"):
+        BucketBuffer(rule="freeze", freeze_margin=0.0)
+
+
 def test_sampling_frequencies_follow_the_probabilities():
     buf = BucketBuffer(n_buckets=10, bucket_capacity=2)
     for i, r in enumerate([0.01, 0.02, 0.55, 0.95]):

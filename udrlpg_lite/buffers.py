@@ -147,8 +147,13 @@ class BucketBuffer(ReplayBuffer):
     as needed). A bucket holds at most ``bucket_capacity`` policies. When a full bucket gets a new
     arrival, ``rule`` decides: ``first`` (the authors' code) keeps the first arrivals and drops the
     newcomer; ``newest`` (our ablation) drops the bucket's oldest policy and keeps the newcomer, so a
-    bucket keeps tracking what the current generator produces. Over all buckets at most ``capacity``
-    policies are kept, the oldest leaving first.
+    bucket keeps tracking what the current generator produces. ``freeze`` (ours) acts as ``newest``
+    in a bucket whose returns lie within ``freeze_margin`` of the best stored return and as
+    ``first`` below it: a bucket that the generator has climbed past keeps the policies it held
+    then, written when the generator scored that return, instead of filling up with the unlucky
+    noisy copies of today's policy, which differ from it by noise only (book chapter 7, "A
+    generator that forgets its commands"). Over all buckets at most ``capacity`` policies are kept,
+    the oldest leaving first.
 
     ``cover`` (ours, not the paper's) mixes the rank weighting with a uniform one over the non-empty
     buckets: a draw picks a bucket by ``(1 - cover) * w_k / sum(w) + cover / K``. The authors' exp
@@ -166,15 +171,19 @@ class BucketBuffer(ReplayBuffer):
         scale: float = 0.3,
         rule: str = "first",
         cover: float = 0.0,
+        freeze_margin: float = 0.1,
     ) -> None:
         super().__init__(capacity)
         bucket_weights(1, weighting)  # validates the strategy name early
-        if rule not in ("first", "newest"):
-            raise ValueError(f"unknown bucket rule {rule!r}; use first or newest")
+        if rule not in ("first", "newest", "freeze"):
+            raise ValueError(f"unknown bucket rule {rule!r}; use first, newest or freeze")
+        if not freeze_margin > 0:
+            raise ValueError(f"freeze_margin must be positive, got {freeze_margin}")
         if not 0.0 <= cover <= 1.0:
             raise ValueError(f"bucket cover share must be in [0, 1], got {cover}")
         self.cover = cover
         self.rule = rule
+        self.freeze_margin = freeze_margin
         self.width = 1.0 / n_buckets
         self.bucket_capacity = bucket_capacity
         self.weighting = weighting
@@ -187,7 +196,8 @@ class BucketBuffer(ReplayBuffer):
     def _admit(self, entry: Entry) -> bool:
         bucket = self.buckets.setdefault(self.bucket_of(entry.ret), [])
         if len(bucket) >= self.bucket_capacity:
-            if self.rule == "first":
+            frozen = self.rule == "freeze" and entry.ret < self.best_return - self.freeze_margin
+            if self.rule == "first" or frozen:
                 return False
             self.entries.remove(bucket.pop(0))  # "newest": the bucket's oldest makes room
         bucket.append(entry)

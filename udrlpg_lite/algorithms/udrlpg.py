@@ -54,7 +54,8 @@ class UDRLPGConfig:
     weight_scale: float = 0.3  # the 0.3 of w_k = exp(0.3 (k - K))
     n_buckets: int = 800
     bucket_capacity: int = 2
-    bucket_rule: str = "first"  # full bucket: keep the first arrivals (authors) or the newest
+    bucket_rule: str = "first"  # full bucket: keep the first arrivals (authors), newest, or freeze
+    freeze_margin: float = 0.1  # ours, bucket_rule "freeze": how far below the best a bucket freezes
     buffer_capacity: int = 10_000
     generator: str = "udrlpg"  # generator preset (generator.PRESETS)
     hidden: tuple[int, ...] = (256, 256)  # policy hidden layers
@@ -99,6 +100,7 @@ class UDRLPGConfig:
             "probe_commands": self.probe_commands > 1,
             "probe_tolerance": self.probe_tolerance >= 0,
             "elite_episodes": self.elite_episodes > 0,
+            "freeze_margin": self.freeze_margin > 0,
         }
         check_settings(self, checks, "must be positive")
         check_settings(self, {"elite_tolerance": self.elite_tolerance >= 0}, "must be >= 0")
@@ -127,6 +129,7 @@ class UDRLPGConfig:
                 self.weight_scale,
                 self.bucket_rule,
                 self.cover_share,
+                self.freeze_margin,
             )
         if self.buffer == "fifo":
             return FIFOBuffer(self.buffer_capacity)
