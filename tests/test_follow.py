@@ -145,6 +145,7 @@ def test_the_follow_preset_switches_every_mechanism_on():
     config = build_config("udrlpg", IP, dict(PRESET_SETTINGS["follow"]))
     assert config.cover_share > 0 and config.explore_share > 0 and config.keep_best
     assert config.shrink_share > 0 and config.lr > UDRLPGConfig().lr
+    assert config.bucket_rule == "freeze"
     assert build_config("udrlpg", IP, {"keep_best": "false"}).keep_best is False
     with pytest.raises(ValueError, match="keep_best"):
         build_config("udrlpg", IP, {"keep_best": "maybe"})

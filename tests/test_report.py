@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from udrlpg_lite.algorithms.udrlpg import PRESET_SETTINGS, UDRLPGConfig
 from udrlpg_lite.experiments.report import write_summary
 from udrlpg_lite.experiments.stats import mean_ci, median_ci
 
@@ -79,8 +80,14 @@ def test_variant_names_what_differs_from_the_preset():
     assert variant({"algo": "udrlpg", "preset": "faithful", "config": {"precision": "bf16"}}) == (
         "faithful"
     )
-    demo = {"command_rule": "max", "hidden": [64, 64], "generator": "small"}
+    # run.json's config: the preset's settings with the command's --set on top
+    demo = dict(PRESET_SETTINGS["demo"]) | {"command_rule": "max"}
     assert variant({"algo": "udrlpg", "preset": "demo", "config": demo}) == "demo, command_rule=max"
+    # a run of the follow preset from before it had shrunk policies and its learning rate
+    early = {k: v for k, v in PRESET_SETTINGS["follow"].items() if k not in ("shrink_share", "lr")}
+    assert variant({"algo": "udrlpg", "preset": "follow", "config": early}) == (
+        f"follow, lr={UDRLPGConfig().lr}, shrink_share=0.0"
+    )
     assert variant({"algo": "ars", "config": {"step_size": 0.02}}) == "faithful, step_size=0.02"
 
 

@@ -142,13 +142,14 @@ class UDRLPGConfig:
 # their newest policies, at the paper's sizes ("reliable") or, for the built-in demo, with a small
 # policy (64, 64) and generator ("small" preset) and a learning rate to match. "follow" (ours) adds
 # to "reliable" the command-following mechanisms (cover, exploration commands, shrunk policies,
-# keep-best) and a learning rate high enough for the generator to move (book chapter 7).
+# keep-best, frozen buckets below the top) and a learning rate high enough for the generator to
+# move (book chapter 7).
 PRESET_SETTINGS: dict[str, dict[str, object]] = {
     "faithful": {},
     "reliable": {"command_rule": "achieved", "bucket_rule": "newest"},
     "follow": {
         "command_rule": "achieved",
-        "bucket_rule": "newest",
+        "bucket_rule": "freeze",  # newest near the top, first below: keeps the climb's policies
         "cover_share": 0.5,
         "explore_share": 0.2,
         "shrink_share": 0.2,

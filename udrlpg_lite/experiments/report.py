@@ -18,6 +18,7 @@ manifests cannot say it (a pause inside a wall time, a run stopped early).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -50,16 +51,17 @@ COLUMNS = [
 
 def variant(settings: dict) -> str:
     """The run's settings beyond its preset's, e.g. ``faithful`` or ``faithful, bucket_rule=newest``
-    (the matmul precision, chosen per machine, is not part of it)."""
-    from ..algorithms.udrlpg import PRESET_SETTINGS
+    (the matmul precision, chosen per machine, is not part of it). A preset's setting that a run's
+    config lacks was added after the run, which ran with that setting's default: a run of an
+    earlier ``follow`` reads ``follow, lr=2e-06, shrink_share=0.0``."""
+    from ..algorithms.udrlpg import PRESET_SETTINGS, UDRLPGConfig
 
     preset = settings.get("preset", "faithful")
     own = PRESET_SETTINGS.get(preset, {}) if settings["algo"] == "udrlpg" else {}
-    extra = {
-        k: v
-        for k, v in settings.get("config", {}).items()
-        if k != "precision" and _plain(own.get(k)) != _plain(v)
-    }
+    config = settings.get("config", {})
+    defaults = {f.name: f.default for f in dataclasses.fields(UDRLPGConfig)}
+    config = {k: defaults[k] for k in own if k not in config} | config
+    extra = {k: v for k, v in config.items() if k != "precision" and _plain(own.get(k)) != _plain(v)}
     return ", ".join([preset, *(f"{k}={_plain(v)}" for k, v in sorted(extra.items()))])
 
 
